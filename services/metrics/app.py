@@ -1,0 +1,16 @@
+"""The metrics service: the metric catalogue, event ingestion, daily rollups and batched queries."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.metrics.events.endpoints import router as events_router
+from shared.api import create_service_app
+
+
+def create_app() -> FastAPI:
+    return create_service_app(
+        "metrics",
+        [events_router],
+        description="Metric definitions, exactly-once event ingestion, rollups and batched queries.",
+    )

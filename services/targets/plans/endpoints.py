@@ -1,0 +1,16 @@
+"""Plans (skeleton: replaced by the targets service work)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.api import problem_responses, v1_router
+from shared.auth import Reader
+from shared.pagination import Page, Paging
+
+router = v1_router(tags=["plans"])
+
+
+@router.get("/plans", summary="List plans", responses=problem_responses())
+async def list_plans(principal: Reader, page: Paging) -> Page[Any]:
+    return Page(items=[], next_cursor=None)

@@ -1,0 +1,87 @@
+"""Audit trail: who changed what, when — written in the same transaction as the change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import structlog
+from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel
+from sqlalchemy import and_, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.auth import Principal
+from shared.pagination import Page, PageParams
+from shared.tables import audit_table
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    entity_type: str
+    entity_id: str
+    action: str
+    changes: dict[str, Any]
+    request_id: str | None
+
+
+def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
+    """{field: {"from": old, "to": new}} for the fields that differ (all of them on create/delete)."""
+    old = jsonable_encoder(before or {})
+    new = jsonable_encoder(after or {})
+    changes: dict[str, Any] = {}
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) != new.get(key):
+            changes[key] = {"from": old.get(key), "to": new.get(key)}
+    return changes
+
+
+async def record(
+    session: AsyncSession,
+    schema: str,
+    principal: Principal,
+    *,
+    entity_type: str,
+    entity_id: object,
+    action: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    await session.execute(
+        insert(audit_table(schema)).values(
+            actor=principal.subject,
+            entity_type=entity_type,
+            entity_id=str(entity_id),
+            action=action,
+            changes=diff(before, after),
+            request_id=request_id,
+        )
+    )
+
+
+async def read_trail(
+    session: AsyncSession,
+    schema: str,
+    page: PageParams,
+    *,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+) -> Page[AuditEntry]:
+    table = audit_table(schema)
+    query = select(table)
+    if entity_type:
+        query = query.where(table.c.entity_type == entity_type)
+    if entity_id:
+        query = query.where(table.c.entity_id == entity_id)
+    if page.after:
+        at, row_id = datetime.fromisoformat(page.after[0]), int(page.after[1])
+        query = query.where(or_(table.c.at < at, and_(table.c.at == at, table.c.id < row_id)))
+    query = query.order_by(table.c.at.desc(), table.c.id.desc()).limit(page.limit + 1)
+    rows = (await session.execute(query)).mappings().all()
+    items = [AuditEntry.model_validate(dict(r)) for r in rows[: page.limit]]
+    return Page(
+        items=items, next_cursor=page.next_cursor(list(rows), lambda r: (r["at"].isoformat(), r["id"]))
+    )

@@ -1,0 +1,133 @@
+"""Service-to-service HTTP: timeouts everywhere, retries with backoff for idempotent reads,
+the caller's credentials and request id forwarded, problems passed on with their code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import structlog
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from shared.errors import Problem
+from shared.middleware import REQUEST_ID_HEADER
+
+log = structlog.get_logger("pacer.http")
+
+
+class ServiceUnavailable(Problem):
+    def __init__(self, service: str, reason: str) -> None:
+        super().__init__(
+            503,
+            "service_unavailable",
+            f"The {service} service is unavailable: {reason}",
+            service=service,
+        )
+        self.service = service
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, httpx.TransportError):
+        return True
+    return isinstance(exc, _RetryableStatus)
+
+
+class _RetryableStatus(Exception):
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+class ServiceClient:
+    """One client per downstream service, shared by a process; credentials come per call."""
+
+    def __init__(self, service: str, base_url: str, *, timeout: float = 5.0, retries: int = 3) -> None:
+        self.service = service
+        self.retries = retries
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    @staticmethod
+    def forwarded_headers(authorization: str | None) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        if authorization:
+            headers["Authorization"] = authorization
+        request_id = structlog.contextvars.get_contextvars().get("request_id")
+        if request_id:
+            headers[REQUEST_ID_HEADER] = str(request_id)
+        return headers
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        authorization: str | None,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> httpx.Response:
+        """Sends one call; raises ServiceUnavailable when the service cannot be reached and
+        re-raises a downstream problem with its status and code."""
+        retry = idempotent if idempotent is not None else method.upper() in ("GET", "HEAD")
+        all_headers = self.forwarded_headers(authorization) | (headers or {})
+        attempts = self.retries if retry else 1
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(attempts),
+                wait=wait_exponential(multiplier=0.05, max=1.0),
+                retry=retry_if_exception(_transient),
+                reraise=True,
+            ):
+                with attempt:
+                    response = await self._client.request(
+                        method, path, json=json, params=params, headers=all_headers
+                    )
+                    if retry and response.status_code in (502, 503, 504):
+                        raise _RetryableStatus(response)
+        except httpx.TimeoutException as exc:
+            raise ServiceUnavailable(self.service, "timed out") from exc
+        except httpx.TransportError as exc:
+            raise ServiceUnavailable(self.service, type(exc).__name__) from exc
+        except _RetryableStatus as exc:
+            response = exc.response
+        if response.status_code >= 400:
+            raise self._as_problem(response)
+        return response
+
+    def _as_problem(self, response: httpx.Response) -> Problem:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        if response.status_code >= 500 and not body.get("code"):
+            return ServiceUnavailable(self.service, f"answered {response.status_code}")
+        extra = {k: v for k, v in body.items() if k not in ("type", "title", "status", "code", "detail")}
+        extra.setdefault("service", self.service)
+        return Problem(
+            response.status_code,
+            str(body.get("code") or "upstream_error"),
+            body.get("detail"),
+            title=body.get("title"),
+            **extra,
+        )
+
+    async def get_json(self, path: str, *, authorization: str | None, **kwargs: Any) -> Any:
+        return (await self.request("GET", path, authorization=authorization, **kwargs)).json()
+
+    async def post_json(self, path: str, *, authorization: str | None, **kwargs: Any) -> Any:
+        return (await self.request("POST", path, authorization=authorization, **kwargs)).json()
