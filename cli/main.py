@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import time
@@ -13,6 +12,8 @@ from typing import Annotated
 import httpx
 import typer
 
+from cli.client import credential
+from cli.commands import events_app, plans_app, review_app, tasks_app
 from shared.auth import Role, Scope, mint_dev_token
 from shared.database_server import RunLock, ensure_database, start_embedded
 from shared.migrate import upgrade
@@ -22,6 +23,10 @@ from shared.stack import Stack
 app = typer.Typer(help="Pacer: annual plan, targets, metrics and retrospectives.", no_args_is_help=True)
 api_key_app = typer.Typer(help="API keys for machines (ERP/BI pushes, scripts).", no_args_is_help=True)
 app.add_typer(api_key_app, name="api-key")
+app.add_typer(events_app, name="events")
+app.add_typer(tasks_app, name="tasks")
+app.add_typer(review_app, name="review")
+app.add_typer(plans_app, name="plans")
 
 EMBEDDED_DATABASE = "pacer"
 
@@ -128,16 +133,6 @@ def token(
     typer.echo(mint_dev_token(settings, subject=subject, role=role, department=department, ttl_seconds=ttl))
 
 
-def _credential(settings: Settings, *, role: Role = Role.ADMIN) -> str:
-    credential = os.environ.get("PACER_TOKEN")
-    if credential:
-        return credential
-    if settings.production:
-        _say("Set PACER_TOKEN to a JWT or API key.")
-        raise typer.Exit(2)
-    return mint_dev_token(settings, subject="pacer-cli", role=role)
-
-
 @api_key_app.command("create")
 def api_key_create(
     name: Annotated[str, typer.Option(help="Who will use it, e.g. erp.")],
@@ -148,7 +143,7 @@ def api_key_create(
     response = httpx.post(
         f"{settings.targets_url}/v1/api-keys",
         json={"name": name, "scopes": [s.value for s in scope]},
-        headers={"Authorization": f"Bearer {_credential(settings)}"},
+        headers={"Authorization": f"Bearer {credential(settings)}"},
         timeout=settings.http_timeout_seconds,
     )
     if response.status_code != 201:

@@ -118,3 +118,26 @@ def test_api_keys_are_never_written_to_logs_in_clear(api: Api, unique: str) -> N
     secret = key.split("_", 2)[2]
     for service in ("targets", "metrics"):
         assert secret not in api.log(service)
+
+
+def test_api_keys_are_stored_only_as_a_hash(api: Api, database_url: str, unique: str) -> None:
+    import asyncio
+
+    import asyncpg
+
+    from shared.db import asyncpg_dsn
+
+    key = _api_key(api, "read", f"hash-{unique}")
+    key_id, secret = key[len("pk_") :].split("_", 1)
+
+    async def stored() -> list[str]:
+        conn = await asyncpg.connect(asyncpg_dsn(database_url))
+        try:
+            row = await conn.fetchrow("select * from auth.api_keys where key_id = $1", key_id)
+            return [str(v) for v in dict(row).values()]
+        finally:
+            await conn.close()
+
+    values = asyncio.run(stored())
+    assert values, "the key was not stored"
+    assert not any(secret in v for v in values)
