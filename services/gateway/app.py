@@ -1,69 +1,50 @@
-"""The GraphQL gateway (skeleton: replaced by the gateway work). Owns no data; calls the services."""
+"""The GraphQL gateway: owns no data; calls the targets, metrics and reviews services over HTTP."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import strawberry
 from fastapi import FastAPI, Request
-from strawberry.fastapi import BaseContext, GraphQLRouter
-from strawberry.types import Info
 
+from services.gateway.clients import SERVICE_NAMES, Upstream
+from services.gateway.context import GatewayContext
+from services.gateway.errors import GatewayRefusal, GatewayRouter, refusal_response
+from services.gateway.schema import build_schema
+from services.gateway.security import check_request
 from shared.api import create_service_app
-from shared.auth import bearer_token
 from shared.http import ServiceClient
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 
 
-class Context(BaseContext):
-    def __init__(self, clients: dict[str, ServiceClient], authorization: str | None) -> None:
-        super().__init__()
-        self.clients = clients
-        self.authorization = authorization
-
-
-@strawberry.type
-class Plan:
-    id: strawberry.ID
-    code: str
-    name: str
-
-
-@strawberry.type
-class Query:
-    @strawberry.field(description="Plans the caller may see.")
-    async def plans(self, info: Info[Context, None]) -> list[Plan]:
-        ctx = info.context
-        page = await ctx.clients["targets"].get_json("/v1/plans", authorization=ctx.authorization)
-        return [Plan(id=p["id"], code=p["code"], name=p["name"]) for p in page["items"]]
-
-
-schema = strawberry.Schema(query=Query)
-
-
-def create_app() -> FastAPI:
-    settings = get_settings()
-    clients: dict[str, ServiceClient] = {}
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    service_urls = {
+        "targets": settings.targets_url,
+        "metrics": settings.metrics_url,
+        "reviews": settings.reviews_url,
+    }
 
     async def startup(app: FastAPI) -> None:
-        for name, url in (
-            ("targets", settings.targets_url),
-            ("metrics", settings.metrics_url),
-            ("reviews", settings.reviews_url),
-        ):
-            clients[name] = ServiceClient(
-                name, url, timeout=settings.http_timeout_seconds, retries=settings.http_retries
+        app.state.clients = {
+            name: ServiceClient(
+                name, service_urls[name], timeout=settings.http_timeout_seconds, retries=settings.http_retries
             )
+            for name in SERVICE_NAMES
+        }
 
     async def shutdown(app: FastAPI) -> None:
-        for client in clients.values():
+        for client in app.state.clients.values():
             await client.aclose()
 
-    async def context_getter(request: Request) -> Context:
-        token = bearer_token(request)
-        return Context(clients, f"Bearer {token}" if token else None)
+    async def context_getter(request: Request) -> GatewayContext:
+        authorization = await check_request(request, settings)
+        return GatewayContext(Upstream(request.app.state.clients, authorization), settings)
 
-    graphql: GraphQLRouter[Any, None] = GraphQLRouter(schema, context_getter=context_getter)
+    graphql = GatewayRouter(
+        build_schema(settings),
+        context_getter=context_getter,
+        graphql_ide=None if settings.production else "graphiql",
+        allow_queries_via_get=False,
+        multipart_uploads_enabled=False,
+    )
     app = create_service_app(
         "gateway",
         [],
@@ -73,5 +54,6 @@ def create_app() -> FastAPI:
         on_shutdown=shutdown,
         with_database=False,
     )
+    app.add_exception_handler(GatewayRefusal, refusal_response)
     app.include_router(graphql, prefix="/graphql")
     return app

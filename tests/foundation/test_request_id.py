@@ -21,7 +21,7 @@ def _log_lines(api: Api, service: str) -> list[dict]:  # type: ignore[type-arg]
 def test_the_gateways_request_id_reaches_the_service_and_both_logs(api: Api, unique: str) -> None:
     request_id = f"trace-{unique}"
     response = api.client("gateway").post(
-        "/graphql", json={"query": "{ plans { id } }"}, headers={"x-request-id": request_id}
+        "/graphql", json={"query": "{ plans { items { id } } }"}, headers={"x-request-id": request_id}
     )
     assert response.status_code == 200, response.text
     assert response.headers["x-request-id"] == request_id

@@ -1,0 +1,151 @@
+"""Per-request DataLoaders: one loader per kind of batch call, so a dashboard costs a constant
+number of calls to each service however many targets it shows.
+
+Loaders are made by the context getter for every request — never at module level, where their
+cache would be shared between callers with different rights.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, TypeVar
+
+from strawberry.dataloader import DataLoader
+
+from services.gateway.clients import Upstream
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+# The services' batch routes take at most this many items per call.
+BATCH_LIMIT = 500
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SeriesKey:
+    """One bucketed series of a metric over a date range and scope."""
+
+    metric: str
+    start: date
+    end: date
+    filters: tuple[tuple[str, str], ...]
+    bucket: str
+
+    def query(self, query_id: str) -> Json:
+        return {
+            "id": query_id,
+            "metric": self.metric,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "filters": dict(self.filters),
+            "bucket": self.bucket,
+        }
+
+
+def _chunks(items: Sequence[V], size: int = BATCH_LIMIT) -> list[Sequence[V]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def per_key(fetch: Callable[[K], Awaitable[V]]) -> Callable[[list[K]], Awaitable[list[V | BaseException]]]:
+    """For routes with no batch form: one call per distinct key, concurrently, each key failing alone."""
+
+    async def load(keys: list[K]) -> list[V | BaseException]:
+        return list(await asyncio.gather(*(fetch(key) for key in keys), return_exceptions=True))
+
+    return load
+
+
+class Loaders:
+    def __init__(self, upstream: Upstream) -> None:
+        self.upstream = upstream
+        self.progress: DataLoader[tuple[str, date], Json | None] = DataLoader(self._load_progress)
+        self.series: DataLoader[SeriesKey, Json | None] = DataLoader(self._load_series)
+        self.metric: DataLoader[str, Json | None] = DataLoader(self._load_metrics)
+        self.plan: DataLoader[str, Json] = DataLoader(per_key(self._fetch_plan))
+        self.plan_targets: DataLoader[tuple[str, str | None], list[Json]] = DataLoader(
+            per_key(self._fetch_plan_targets)
+        )
+        self.initiatives: DataLoader[str, list[Json]] = DataLoader(per_key(self._fetch_initiatives))
+        self.risks: DataLoader[str, list[Json]] = DataLoader(per_key(self._fetch_risks))
+        self.phases: DataLoader[str, list[Json]] = DataLoader(per_key(self._fetch_phases))
+        self.plan_reviews: DataLoader[str, list[Json]] = DataLoader(per_key(self._fetch_plan_reviews))
+        self.review: DataLoader[str, Json] = DataLoader(per_key(self._fetch_review))
+        self._catalogue: asyncio.Task[list[Json]] | None = None
+
+    # ---- metrics ------------------------------------------------------------------------------
+
+    def catalogue(self) -> Awaitable[list[Json]]:
+        """The whole metric catalogue, read once per request (one page covers it)."""
+        if self._catalogue is None:
+            self._catalogue = asyncio.ensure_future(self.upstream.get_all("metrics", "/v1/metrics"))
+        return self._catalogue
+
+    async def _load_metrics(self, keys: list[str]) -> list[Json | None]:
+        by_key = {definition["key"]: definition for definition in await self.catalogue()}
+        return [by_key.get(key) for key in keys]
+
+    async def _load_series(self, keys: list[SeriesKey]) -> list[Json | None]:
+        results: dict[str, Json] = {}
+        indexed = [(str(i), key) for i, key in enumerate(keys)]
+        for chunk in _chunks(indexed):
+            answer = await self.upstream.post(
+                "metrics", "/v1/query", {"queries": [key.query(query_id) for query_id, key in chunk]}
+            )
+            results.update({str(result["id"]): result for result in answer.get("results", [])})
+        return [results.get(query_id) for query_id, _ in indexed]
+
+    # ---- targets ------------------------------------------------------------------------------
+
+    async def _load_progress(self, keys: list[tuple[str, date]]) -> list[Json | None]:
+        """One POST /v1/progress per distinct as-of date (a dashboard has one)."""
+        by_date: dict[date, list[str]] = {}
+        for target_id, as_of in keys:
+            by_date.setdefault(as_of, []).append(target_id)
+
+        async def fetch(as_of: date, target_ids: list[str]) -> list[Json]:
+            found: list[Json] = []
+            for chunk in _chunks(target_ids):
+                answer = await self.upstream.post(
+                    "targets", "/v1/progress", {"as_of": as_of.isoformat(), "target_ids": list(chunk)}
+                )
+                found.extend(answer.get("results", []))
+            return found
+
+        answers = await asyncio.gather(*(fetch(as_of, ids) for as_of, ids in by_date.items()))
+        progress = {
+            (str(item["target_id"]), as_of): item
+            for as_of, items in zip(by_date, answers, strict=True)
+            for item in items
+        }
+        return [progress.get(key) for key in keys]
+
+    async def _fetch_plan(self, plan_id: str) -> Json:
+        result: Json = await self.upstream.get("targets", f"/v1/plans/{plan_id}")
+        return result
+
+    async def _fetch_plan_targets(self, key: tuple[str, str | None]) -> list[Json]:
+        plan_id, active_in = key
+        return await self.upstream.get_all("targets", f"/v1/plans/{plan_id}/targets", active_in=active_in)
+
+    async def _fetch_initiatives(self, plan_id: str) -> list[Json]:
+        return await self.upstream.get_all("targets", f"/v1/plans/{plan_id}/initiatives")
+
+    async def _fetch_risks(self, plan_id: str) -> list[Json]:
+        return await self.upstream.get_all("targets", f"/v1/plans/{plan_id}/risks")
+
+    async def _fetch_phases(self, plan_id: str) -> list[Json]:
+        return await self.upstream.get_all("targets", f"/v1/plans/{plan_id}/phases")
+
+    # ---- reviews ------------------------------------------------------------------------------
+
+    async def _fetch_plan_reviews(self, plan_id: str) -> list[Json]:
+        return await self.upstream.get_all("reviews", "/v1/reviews", plan_id=plan_id)
+
+    async def _fetch_review(self, review_id: str) -> Json:
+        result: Json = await self.upstream.get("reviews", f"/v1/reviews/{review_id}")
+        return result

@@ -1,0 +1,380 @@
+"""What planners and reviewers change through the gateway: each mutation is one service call
+(updateTaskStatus reads the task first for its version), and the service decides who may."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+
+from services.gateway.context import GatewayInfo
+from services.gateway.types.common import ScopeInput
+from services.gateway.types.plans import Plan
+from services.gateway.types.reviews import ActionItem, Finding, FindingKind, Review
+from services.gateway.types.targets import Target
+from services.gateway.types.tasks import Risk, Task
+from shared.errors import Problem
+
+
+def _body(**fields: Any) -> dict[str, Any]:
+    """A JSON body without the unset fields; decimals as strings and dates as ISO text."""
+    body: dict[str, Any] = {}
+    for name, value in fields.items():
+        if value is None:
+            continue
+        if isinstance(value, Decimal):
+            value = str(value)
+        elif isinstance(value, date):
+            value = value.isoformat()
+        elif isinstance(value, enum.Enum):
+            value = value.value
+        elif isinstance(value, list):
+            value = [str(v) if isinstance(v, Decimal) else v for v in value]
+        body[name] = value
+    return body
+
+
+# ---- inputs -------------------------------------------------------------------------------------
+
+
+@strawberry.input
+class CreatePlanInput:
+    code: str
+    name: str
+    fiscal_year: int
+    description: str | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    timezone: str | None = None
+    on_track_threshold: Decimal | None = None
+    at_risk_threshold: Decimal | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        thresholds = _body(on_track=self.on_track_threshold, at_risk=self.at_risk_threshold)
+        return _body(
+            code=self.code,
+            name=self.name,
+            fiscal_year=self.fiscal_year,
+            description=self.description,
+            starts_on=self.starts_on,
+            ends_on=self.ends_on,
+            timezone=self.timezone,
+            thresholds=thresholds or None,
+        )
+
+
+@strawberry.input(description="A period (2025, 2025Q2, 2025-05) or explicit dates; a value or a growth.")
+class CreateTargetInput:
+    name: str
+    metric: str
+    scope: ScopeInput | None = None
+    period: str | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    kind: str = "absolute"
+    target_value: Decimal | None = None
+    growth_pct: Decimal | None = None
+    department: str | None = None
+    weight: Decimal | None = None
+    initiative_ids: list[strawberry.ID] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return _body(
+            name=self.name,
+            metric=self.metric,
+            scope=self.scope.to_json() if self.scope else None,
+            period=self.period,
+            starts_on=self.starts_on,
+            ends_on=self.ends_on,
+            kind=self.kind,
+            target_value=self.target_value,
+            growth_pct=self.growth_pct,
+            department=self.department,
+            weight=self.weight,
+            initiative_ids=[str(i) for i in self.initiative_ids] if self.initiative_ids else None,
+        )
+
+
+@strawberry.enum
+class DecomposeBy(enum.Enum):
+    QUARTER = "quarter"
+    MONTH = "month"
+    CATEGORY = "category"
+    CHANNEL = "channel"
+    REGION = "region"
+
+
+@strawberry.enum
+class WeightMode(enum.Enum):
+    EVEN = "even"
+    SEASONAL = "seasonal"
+    EXPLICIT = "explicit"
+
+
+@strawberry.input(description="One explicit share: the child `value` (a quarter, month or dimension value).")
+class ShareInput:
+    value: str
+    share: Decimal
+
+
+@strawberry.input
+class DecomposeInput:
+    by: DecomposeBy
+    values: list[str] | None = strawberry.field(default=None, description="For a dimension split.")
+    weights: WeightMode = WeightMode.EVEN
+    shares: list[ShareInput] | None = strawberry.field(default=None, description="With weights: EXPLICIT.")
+
+    def to_json(self) -> dict[str, Any]:
+        weights: Any = self.weights.value
+        if self.weights is WeightMode.EXPLICIT:
+            weights = {share.value: str(share.share) for share in self.shares or []}
+        return _body(by=self.by, values=self.values, weights=weights)
+
+
+@strawberry.input
+class TaskInput:
+    title: str
+    period: str
+    department: str
+    assignee: str | None = None
+    status: str | None = None
+    external_ref: str | None = None
+    initiative_id: strawberry.ID | None = None
+    target_ids: list[strawberry.ID] | None = None
+    description: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return _body(
+            title=self.title,
+            period=self.period,
+            department=self.department,
+            assignee=self.assignee,
+            status=self.status,
+            external_ref=self.external_ref,
+            initiative_id=str(self.initiative_id) if self.initiative_id else None,
+            target_ids=[str(t) for t in self.target_ids] if self.target_ids is not None else None,
+            description=self.description,
+        )
+
+
+@strawberry.input
+class RiskInput:
+    title: str
+    category: str
+    likelihood: int
+    impact: int
+    mitigation: str | None = None
+    owner: str | None = strawberry.field(default=None, description="The owning department.")
+    status: str | None = None
+    target_ids: list[strawberry.ID] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return _body(
+            title=self.title,
+            category=self.category,
+            likelihood=self.likelihood,
+            impact=self.impact,
+            mitigation=self.mitigation,
+            owner=self.owner,
+            status=self.status,
+            target_ids=[str(t) for t in self.target_ids] if self.target_ids is not None else None,
+        )
+
+
+@strawberry.input
+class FindingInput:
+    kind: FindingKind
+    text: str
+    target_ids: list[strawberry.ID] | None = None
+    department: str | None = None
+
+
+@strawberry.input
+class ActionItemInput:
+    title: str
+    department: str
+    due_on: date
+    owner: str | None = None
+    finding_id: strawberry.ID | None = None
+
+
+# ---- payloads -----------------------------------------------------------------------------------
+
+
+@strawberry.type(description="What happened to one task of a bulk request (by its index).")
+class BulkTaskResult:
+    index: int
+    id: strawberry.ID
+    created: bool
+    changed_fields: list[str]
+
+
+@strawberry.type
+class BulkTasksPayload:
+    results: list[BulkTaskResult]
+
+
+def _review_from(answer: dict[str, Any]) -> Review:
+    return Review.from_json(answer)
+
+
+def _children(answer: Any) -> list[dict[str, Any]]:
+    if isinstance(answer, list):
+        return answer
+    for key in ("children", "items", "results"):
+        if isinstance(answer.get(key), list):
+            return list(answer[key])
+    return []
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Creates an annual plan.")
+    async def create_plan(self, info: GatewayInfo, input: CreatePlanInput) -> Plan | None:
+        return Plan.from_json(await info.context.upstream.post("targets", "/v1/plans", input.to_json()))
+
+    @strawberry.mutation(description="Adds a SMART target to a plan.")
+    async def create_target(
+        self, info: GatewayInfo, plan_id: strawberry.ID, input: CreateTargetInput
+    ) -> Target | None:
+        answer = await info.context.upstream.post("targets", f"/v1/plans/{plan_id}/targets", input.to_json())
+        return Target.from_json(answer)
+
+    @strawberry.mutation(
+        description="Splits a target into quarters, months or dimension values; returns the children."
+    )
+    async def decompose_target(
+        self, info: GatewayInfo, target_id: strawberry.ID, input: DecomposeInput
+    ) -> list[Target] | None:
+        answer = await info.context.upstream.post(
+            "targets", f"/v1/targets/{target_id}/decompose", input.to_json()
+        )
+        return [Target.from_json(raw) for raw in _children(answer)]
+
+    @strawberry.mutation(
+        description="Creates a quarter's tasks; a known externalRef returns the existing task, so "
+        "a script can re-run safely. An idempotencyKey replays the first answer."
+    )
+    async def bulk_create_tasks(
+        self,
+        info: GatewayInfo,
+        plan_id: strawberry.ID,
+        tasks: list[TaskInput],
+        idempotency_key: str | None = None,
+    ) -> BulkTasksPayload | None:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        answer = await info.context.upstream.post(
+            "targets",
+            f"/v1/plans/{plan_id}/tasks/bulk",
+            {"tasks": [t.to_json() for t in tasks]},
+            headers=headers,
+        )
+        return BulkTasksPayload(
+            results=[
+                BulkTaskResult(
+                    index=int(row["index"]),
+                    id=strawberry.ID(str(row["id"])),
+                    created=bool(row.get("created")),
+                    changed_fields=list(row.get("changed_fields") or []),
+                )
+                for row in answer.get("results", [])
+            ]
+        )
+
+    @strawberry.mutation(
+        description="Moves a task to a status. With expectedVersion, a task changed since the caller "
+        "read it is refused (PRECONDITION_FAILED) instead of overwritten."
+    )
+    async def update_task_status(
+        self, info: GatewayInfo, task_id: strawberry.ID, status: str, expected_version: int | None = None
+    ) -> Task | None:
+        upstream = info.context.upstream
+        current = await upstream.request("targets", "GET", f"/v1/tasks/{task_id}")
+        version = current.json().get("version")
+        if expected_version is not None and version != expected_version:
+            raise Problem(
+                412,
+                "precondition_failed",
+                f"Task {task_id} is at version {version}, not {expected_version}.",
+                service="targets",
+            )
+        if_match = current.headers.get("etag") or f'"{version}"'
+        answer = await upstream.request(
+            "targets",
+            "PATCH",
+            f"/v1/tasks/{task_id}",
+            json={"status": status},
+            headers={"If-Match": if_match},
+        )
+        return Task.from_json(answer.json())
+
+    @strawberry.mutation(description="Records a risk the plan watches.")
+    async def add_risk(self, info: GatewayInfo, plan_id: strawberry.ID, input: RiskInput) -> Risk | None:
+        return Risk.from_json(
+            await info.context.upstream.post("targets", f"/v1/plans/{plan_id}/risks", input.to_json())
+        )
+
+    @strawberry.mutation(description="Opens the retrospective of a plan's quarter (one per quarter).")
+    async def create_review(self, info: GatewayInfo, plan_id: strawberry.ID, quarter: str) -> Review | None:
+        answer = await info.context.upstream.post(
+            "reviews", "/v1/reviews", {"plan_id": str(plan_id), "quarter": quarter}
+        )
+        return _review_from(answer)
+
+    @strawberry.mutation(description="Freezes target against actual for every target active in the quarter.")
+    async def snapshot_review(
+        self, info: GatewayInfo, review_id: strawberry.ID, as_of: date | None = None
+    ) -> Review | None:
+        upstream = info.context.upstream
+        answer = await upstream.post("reviews", f"/v1/reviews/{review_id}/snapshot", _body(as_of=as_of))
+        if isinstance(answer, dict) and "quarter" in answer:
+            return _review_from(answer)
+        return _review_from(await upstream.get("reviews", f"/v1/reviews/{review_id}"))
+
+    @strawberry.mutation(description="Records a cause, success or lesson.")
+    async def add_finding(
+        self, info: GatewayInfo, review_id: strawberry.ID, input: FindingInput
+    ) -> Finding | None:
+        body = _body(
+            kind=input.kind,
+            text=input.text,
+            target_ids=[str(t) for t in input.target_ids] if input.target_ids is not None else None,
+            department=input.department,
+        )
+        return Finding.from_json(
+            await info.context.upstream.post("reviews", f"/v1/reviews/{review_id}/findings", body)
+        )
+
+    @strawberry.mutation(description="Adds an action item with an owner and a due date.")
+    async def add_action_item(
+        self, info: GatewayInfo, review_id: strawberry.ID, input: ActionItemInput
+    ) -> ActionItem | None:
+        body = _body(
+            title=input.title,
+            department=input.department,
+            due_on=input.due_on,
+            owner=input.owner,
+            finding_id=str(input.finding_id) if input.finding_id else None,
+        )
+        return ActionItem.from_json(
+            await info.context.upstream.post("reviews", f"/v1/reviews/{review_id}/action-items", body)
+        )
+
+    @strawberry.mutation(description="Turns an action item into a task of the next quarter, exactly once.")
+    async def promote_action_item(
+        self, info: GatewayInfo, review_id: strawberry.ID, action_item_id: strawberry.ID
+    ) -> ActionItem | None:
+        answer = await info.context.upstream.post(
+            "reviews", f"/v1/reviews/{review_id}/action-items/{action_item_id}/promote", {}
+        )
+        raw = answer.get("action_item") if isinstance(answer.get("action_item"), dict) else answer
+        return ActionItem.from_json(raw)
+
+    @strawberry.mutation(description="Finalizes a review; afterwards it is immutable.")
+    async def finalize_review(self, info: GatewayInfo, review_id: strawberry.ID) -> Review | None:
+        return _review_from(
+            await info.context.upstream.post("reviews", f"/v1/reviews/{review_id}/finalize", {})
+        )

@@ -1,0 +1,120 @@
+"""What the gateway refuses before and while parsing a GraphQL request.
+
+Before GraphQL runs (`check_request`):
+- operations over GET (so no mutation can ride on a link or an <img>): 405;
+- a POST whose content type is not `application/json` (the CSRF-safe rule: browsers send
+  `text/plain`, `application/x-www-form-urlencoded` and `multipart/form-data` cross-site
+  without a preflight): 415;
+- a JSON array of operations (batched queries multiply the cost of one request): 400;
+- no credentials: 401 `UNAUTHORIZED`; a JWT that does not verify: 401 with its code. API keys
+  are passed on untouched; the services decide what any caller may do.
+
+While parsing and validating (`limit_extensions`): depth, alias and token limits from the
+settings, and in production no introspection (field suggestions are off in the schema config).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable
+
+from fastapi import Request
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule, ValidationContext
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+
+from services.gateway.errors import GatewayRefusal
+from shared.auth import API_KEY_PREFIX, bearer_token, principal_from_jwt
+from shared.errors import Problem
+from shared.settings import Settings
+
+ACCEPTED_CONTENT_TYPE = "application/json"
+
+
+def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
+    """Factories, not instances: every request gets fresh extension objects."""
+    factories: list[Callable[[], SchemaExtension]] = [
+        lambda: DepthLimiter(max_depth=settings.graphql_max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+    ]
+    if settings.production:
+        factories.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    return factories
+
+
+class DepthLimiter(QueryDepthLimiter):
+    """Strawberry's depth limiter, tolerant of a spread of an unknown fragment: that one is
+    graphql-core's KnownFragmentNames rule to report, not a crash inside the depth count."""
+
+    def __init__(self, max_depth: int) -> None:
+        super().__init__(max_depth=max_depth)
+        self.validation_rules = [_tolerant(rule) for rule in self.validation_rules]
+
+
+def _tolerant(rule: type[ASTValidationRule]) -> type[ASTValidationRule]:
+    class Tolerant(ASTValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            with contextlib.suppress(KeyError):
+                rule(context)
+
+    return Tolerant
+
+
+async def check_request(request: Request, settings: Settings) -> str | None:
+    """Refuses what must not reach GraphQL; returns the Authorization header to forward."""
+    if request.method == "GET":
+        if "query" in request.query_params:
+            raise GatewayRefusal(
+                405,
+                "METHOD_NOT_ALLOWED",
+                "Send GraphQL operations with POST and Content-Type: application/json.",
+                headers={"Allow": "POST"},
+            )
+        return None  # the GraphQL IDE page (development only), or a 404
+    if request.method != "POST":
+        return None
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != ACCEPTED_CONTENT_TYPE:
+        raise GatewayRefusal(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "GraphQL requests must be sent as application/json.",
+        )
+    if _is_batch(await request.body()):
+        raise GatewayRefusal(400, "BATCH_NOT_ALLOWED", "Send one operation per request, not a JSON array.")
+    return _authorization(request, settings)
+
+
+def _is_batch(body: bytes) -> bool:
+    if not body.lstrip().startswith(b"["):
+        return False
+    try:
+        return isinstance(json.loads(body), list)
+    except ValueError:
+        return False  # malformed JSON: the GraphQL view answers it
+
+
+def _authorization(request: Request, settings: Settings) -> str:
+    token = bearer_token(request)
+    if token is None:
+        raise GatewayRefusal(
+            401,
+            "UNAUTHORIZED",
+            "A bearer token or API key is required.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if not token.startswith(API_KEY_PREFIX):
+        # A fast local answer for a bad or expired JWT; authorization stays with the services.
+        try:
+            principal_from_jwt(settings, token)
+        except Problem as problem:
+            raise GatewayRefusal.from_problem(problem) from problem
+    return f"Bearer {token}"

@@ -1,0 +1,1 @@
+"""GraphQL types by domain: plans, targets, tasks, reviews, metrics, audit."""

@@ -1,0 +1,206 @@
+"""Targets with their progress, series, children and initiatives — all batched per request."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+
+from services.gateway.context import GatewayInfo
+from services.gateway.loaders import SeriesKey
+from services.gateway.types.common import Scope, day, dec, ids, moment, opt_id
+from services.gateway.types.metrics import MetricDefinition
+from services.gateway.types.tasks import Initiative
+
+
+@strawberry.enum(description="The colour of a target's forecast against its thresholds.")
+class Health(enum.Enum):
+    NOT_STARTED = "NOT_STARTED"
+    ON_TRACK = "ON_TRACK"
+    AT_RISK = "AT_RISK"
+    OFF_TRACK = "OFF_TRACK"
+    ACHIEVED = "ACHIEVED"
+    MISSED = "MISSED"
+    INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+
+
+@strawberry.enum(description="Width of one point of a series, cut in the business time zone.")
+class Bucket(enum.Enum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+
+
+@strawberry.type(description="Where a target stands as of a date (fractions: 1.05 = 105 %).")
+class Progress:
+    target_id: strawberry.ID
+    as_of: date
+    actual: Decimal | None
+    expected_to_date: Decimal | None
+    attainment: Decimal | None
+    pace: Decimal | None
+    forecast: Decimal | None
+    forecast_low: Decimal | None
+    forecast_high: Decimal | None
+    health: Health
+    stale: bool
+    target_value: Decimal | None
+    baseline_value: Decimal | None
+    expected_method: str | None
+    numerator: Decimal | None
+    denominator: Decimal | None
+    last_event_at: datetime | None
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Progress:
+        return cls(
+            target_id=strawberry.ID(str(raw["target_id"])),
+            as_of=day(raw["as_of"]) or date.min,
+            actual=dec(raw.get("actual")),
+            expected_to_date=dec(raw.get("expected_to_date")),
+            attainment=dec(raw.get("attainment")),
+            pace=dec(raw.get("pace")),
+            forecast=dec(raw.get("forecast")),
+            forecast_low=dec(raw.get("forecast_low")),
+            forecast_high=dec(raw.get("forecast_high")),
+            health=Health(raw["health"]),
+            stale=bool(raw.get("stale")),
+            target_value=dec(raw.get("target_value")),
+            baseline_value=dec(raw.get("baseline_value")),
+            expected_method=raw.get("expected_method"),
+            numerator=dec(raw.get("numerator")),
+            denominator=dec(raw.get("denominator")),
+            last_event_at=moment(raw.get("last_event_at")),
+        )
+
+
+@strawberry.type(description="One bucket of a metric series; start and end are inclusive business dates.")
+class SeriesPoint:
+    start: date
+    end: date
+    value: Decimal | None
+    numerator: Decimal | None
+    denominator: Decimal | None
+
+
+@strawberry.type(description="Whether a decomposed target's children still add up to it.")
+class TreeCheck:
+    adds_up: bool
+    children_total: Decimal | None
+
+
+@strawberry.type(description="A SMART target: a metric, a scope, a period and a value.")
+class Target:
+    id: strawberry.ID
+    plan_id: strawberry.ID
+    parent_id: strawberry.ID | None
+    name: str
+    metric_key: str = strawberry.field(description="The key of the metric this target measures.")
+    scope: Scope
+    period: str | None
+    starts_on: date
+    ends_on: date
+    kind: str = strawberry.field(description="absolute or growth.")
+    target_value: Decimal | None
+    growth_pct: Decimal | None
+    baseline_value: Decimal | None
+    direction: str | None
+    additive: bool | None
+    department: str | None
+    weight: Decimal | None
+    status: str | None
+    version: int | None
+    initiative_ids: list[strawberry.ID]
+    children_ids: list[strawberry.ID]
+    tree: TreeCheck | None
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Target:
+        tree = raw.get("tree")
+        return cls(
+            id=strawberry.ID(str(raw["id"])),
+            plan_id=strawberry.ID(str(raw["plan_id"])),
+            parent_id=opt_id(raw.get("parent_id")),
+            name=raw.get("name") or "",
+            metric_key=raw["metric"],
+            scope=Scope.from_json(raw.get("scope")),
+            period=raw.get("period"),
+            starts_on=day(raw["starts_on"]) or date.min,
+            ends_on=day(raw["ends_on"]) or date.max,
+            kind=raw.get("kind") or "absolute",
+            target_value=dec(raw.get("target_value")),
+            growth_pct=dec(raw.get("growth_pct")),
+            baseline_value=dec(raw.get("baseline_value")),
+            direction=raw.get("direction"),
+            additive=raw.get("additive"),
+            department=raw.get("department"),
+            weight=dec(raw.get("weight")),
+            status=raw.get("status"),
+            version=raw.get("version"),
+            initiative_ids=ids(raw.get("initiative_ids")),
+            children_ids=ids(raw.get("children_ids")),
+            tree=TreeCheck(adds_up=bool(tree.get("adds_up")), children_total=dec(tree.get("children_total")))
+            if isinstance(tree, dict)
+            else None,
+        )
+
+    @strawberry.field(description="The metric definition (one catalogue read per request).")
+    async def metric(self, info: GatewayInfo) -> MetricDefinition | None:
+        raw = await info.context.loaders.metric.load(self.metric_key)
+        return MetricDefinition.from_json(raw) if raw else None
+
+    @strawberry.field(
+        description="Progress as of a date (default: today in the business time zone). "
+        "All targets of a request share one call to the targets service."
+    )
+    async def progress(self, info: GatewayInfo, as_of: date | None = None) -> Progress | None:
+        raw = await info.context.loaders.progress.load((str(self.id), as_of or info.context.today()))
+        return Progress.from_json(raw) if raw else None
+
+    @strawberry.field(
+        description="The metric over the target's period and scope, one point per bucket. "
+        "All series of a request share one call to the metrics service."
+    )
+    async def series(self, info: GatewayInfo, bucket: Bucket = Bucket.MONTH) -> list[SeriesPoint] | None:
+        key = SeriesKey(
+            metric=self.metric_key,
+            start=self.starts_on,
+            end=self.ends_on,
+            filters=tuple(sorted(self.scope.filters().items())),
+            bucket=bucket.value,
+        )
+        raw = await info.context.loaders.series.load(key)
+        if raw is None:
+            return None
+        return [
+            SeriesPoint(
+                start=day(point["start"]) or date.min,
+                end=day(point["end"]) or date.max,
+                value=dec(point.get("value")),
+                numerator=dec(point.get("numerator")),
+                denominator=dec(point.get("denominator")),
+            )
+            for point in raw.get("series") or []
+        ]
+
+    @strawberry.field(description="The targets this one was decomposed into.")
+    async def children(self, info: GatewayInfo) -> list[Target]:
+        siblings = await info.context.loaders.plan_targets.load((str(self.plan_id), None))
+        wanted = set(map(str, self.children_ids))
+        return [
+            Target.from_json(raw)
+            for raw in siblings
+            if str(raw.get("parent_id")) == str(self.id) or str(raw["id"]) in wanted
+        ]
+
+    @strawberry.field(description="The initiatives that serve this target.")
+    async def initiatives(self, info: GatewayInfo) -> list[Initiative]:
+        if not self.initiative_ids:
+            return []
+        wanted = set(map(str, self.initiative_ids))
+        plan_initiatives = await info.context.loaders.initiatives.load(str(self.plan_id))
+        return [Initiative.from_json(raw) for raw in plan_initiatives if str(raw["id"]) in wanted]
