@@ -1,0 +1,98 @@
+"""What the reviews service asks of the targets and metrics services — a constant number of
+calls per request, never one per target."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from shared.auth import bearer_token
+from shared.errors import Problem
+from shared.http import ServiceClient
+
+Json = dict[str, Any]
+
+# The metrics service answers at most this many queries per batch.
+QUERY_BATCH_MAX = 500
+PAGE = 500
+
+
+@dataclass(frozen=True)
+class Upstream:
+    targets: ServiceClient
+    metrics: ServiceClient
+    authorization: str | None
+
+    async def plan(self, plan_id: str) -> Json:
+        try:
+            plan: Json = await self.targets.get_json(f"/v1/plans/{plan_id}", authorization=self.authorization)
+        except Problem as exc:
+            if exc.status in (404, 422):
+                raise Problem(
+                    exc.status, "plan_not_found", f"Plan {plan_id} does not exist.", plan_id=plan_id
+                ) from exc
+            raise
+        return plan
+
+    async def targets_active_in(self, plan_id: str, quarter: str) -> list[Json]:
+        items: list[Json] = []
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"active_in": quarter, "limit": PAGE}
+            if cursor:
+                params["cursor"] = cursor
+            page = await self.targets.get_json(
+                f"/v1/plans/{plan_id}/targets", authorization=self.authorization, params=params
+            )
+            items.extend(page["items"])
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return items
+
+    async def progress(self, plan_id: str, quarter: str, as_of: date) -> dict[str, Json]:
+        """Progress of every target active in the quarter, in ONE call to the targets service."""
+        body = {"as_of": as_of.isoformat(), "plan_id": plan_id, "active_in": quarter}
+        answer = await self.targets.post_json(
+            "/v1/progress", authorization=self.authorization, json=body, idempotent=True
+        )
+        return {str(row["target_id"]): row for row in answer["results"]}
+
+    async def catalogue(self) -> dict[str, Json]:
+        page = await self.metrics.get_json(
+            "/v1/metrics", authorization=self.authorization, params={"limit": PAGE}
+        )
+        return {row["key"]: row for row in page["items"]}
+
+    async def query(self, queries: list[Json]) -> dict[str, Json]:
+        """One /v1/query batch (split only beyond the service's per-batch maximum)."""
+        results: dict[str, Json] = {}
+        for start in range(0, len(queries), QUERY_BATCH_MAX):
+            chunk = queries[start : start + QUERY_BATCH_MAX]
+            answer = await self.metrics.post_json(
+                "/v1/query", authorization=self.authorization, json={"queries": chunk}, idempotent=True
+            )
+            results.update({row["id"]: row for row in answer["results"]})
+        return results
+
+    async def create_task(self, plan_id: str, task: Json) -> Json:
+        """Creates (or finds, by its external_ref) one task; safe to retry, so retried on failure."""
+        answer = await self.targets.post_json(
+            f"/v1/plans/{plan_id}/tasks/bulk",
+            authorization=self.authorization,
+            json={"tasks": [task]},
+            idempotent=True,
+        )
+        result: Json = answer["results"][0]
+        return result
+
+
+def _upstream(request: Request) -> Upstream:
+    token = bearer_token(request)
+    clients: dict[str, ServiceClient] = request.app.state.clients
+    return Upstream(clients["targets"], clients["metrics"], f"Bearer {token}" if token else None)
+
+
+Downstream = Annotated[Upstream, Depends(_upstream)]
