@@ -1,0 +1,146 @@
+"""Set-based writes of events: dedup ledger, partitioned events and rollups in one statement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+import structlog
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from services.metrics.events.parsing import EventRow
+
+log = structlog.get_logger("pacer.metrics.events")
+
+# Rows go in sorted by event_id and rollup keys are upserted sorted, so two concurrent batches
+# take their locks in the same order and cannot deadlock. The dedup ledger's primary key makes
+# an event_id claimed by a concurrent batch wait for that batch and then count as not claimed.
+# Rollups are fed from the rows this statement inserted, in the same transaction: they always
+# equal the sums of the raw events.
+_INGEST = """
+with input as (
+    select * from unnest(
+        $1::text[], $2::bytea[], $3::text[], $4::numeric[], $5::timestamptz[], $6::date[],
+        $7::text[], $8::text[], $9::text[], $10::text[]
+    ) as t(event_id, content_hash, metric, value, occurred_at, business_day,
+           category, channel, region, source)
+), claimed as (
+    insert into metrics.event_ids (event_id, content_hash)
+    select event_id, content_hash from input order by event_id
+    on conflict (event_id) do nothing
+    returning event_id
+), inserted as (
+    insert into metrics.events
+        (event_id, metric, value, occurred_at, business_day, category, channel, region, source)
+    select i.event_id, i.metric, i.value, i.occurred_at, i.business_day,
+           i.category, i.channel, i.region, i.source
+    from input i join claimed c on c.event_id = i.event_id
+    returning metric, value, occurred_at, business_day, category, channel, region
+), day_rollups as (
+    insert into metrics.daily_rollups as r
+        (metric, business_day, category, channel, region, total, event_count, last_event_at)
+    select metric, business_day, category, channel, region, sum(value), count(*), max(occurred_at)
+    from inserted
+    group by metric, business_day, category, channel, region
+    order by metric, business_day, category, channel, region
+    on conflict (metric, business_day, category, channel, region) do update
+    set total = r.total + excluded.total,
+        event_count = r.event_count + excluded.event_count,
+        last_event_at = greatest(r.last_event_at, excluded.last_event_at)
+), day_totals as (
+    insert into metrics.daily_totals as t (metric, business_day, total, event_count, last_event_at)
+    select metric, business_day, sum(value), count(*), max(occurred_at)
+    from inserted
+    group by metric, business_day
+    order by metric, business_day
+    on conflict (metric, business_day) do update
+    set total = t.total + excluded.total,
+        event_count = t.event_count + excluded.event_count,
+        last_event_at = greatest(t.last_event_at, excluded.last_event_at)
+), latest as (
+    insert into metrics.latest_events as l (metric, category, channel, region, last_event_at)
+    select metric, category, channel, region, max(occurred_at)
+    from inserted
+    group by metric, category, channel, region
+    order by metric, category, channel, region
+    on conflict (metric, category, channel, region) do update
+    set last_event_at = excluded.last_event_at
+    where l.last_event_at < excluded.last_event_at
+)
+select event_id from claimed
+"""
+
+_EXISTING = "select event_id, content_hash from metrics.event_ids where event_id = any($1::text[])"
+
+_known_partitions: set[date] = set()
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+async def ensure_partitions(engine: AsyncEngine, days: Iterable[date]) -> None:
+    """Creates the monthly partitions a batch needs, once, outside the batch's transaction."""
+    months = sorted({_month_start(d) for d in days} - _known_partitions)
+    if not months:
+        return
+    async with engine.connect() as conn:
+        for month in months:
+            name = f"events_{month.year:04d}_{month.month:02d}"
+            try:
+                async with conn.begin():
+                    # One creator at a time: CREATE ... IF NOT EXISTS alone still races.
+                    await conn.execute(
+                        text("select pg_advisory_xact_lock(hashtext('metrics.events.partitions'))")
+                    )
+                    exists = (
+                        await conn.execute(text("select to_regclass(:name)"), {"name": f"metrics.{name}"})
+                    ).scalar()
+                    if exists is None:
+                        await conn.execute(
+                            text(
+                                f"create table metrics.{name} partition of metrics.events for values "
+                                f"from ('{month.isoformat()}') to ('{_next_month(month).isoformat()}')"
+                            )
+                        )
+            except DBAPIError:
+                # E.g. rows of that month already sit in the default partition: they stay there.
+                log.warning("partition_not_created", partition=name, exc_info=True)
+            _known_partitions.add(month)
+
+
+async def insert_events(session: AsyncSession, rows: Sequence[EventRow]) -> tuple[set[str], dict[str, bytes]]:
+    """Stores the rows not seen before; returns (claimed event_ids, hashes of the others as stored)."""
+    if not rows:
+        return set(), {}
+    ordered = sorted(rows, key=lambda r: r.event_id)
+    connection = await session.connection()
+    raw = (await connection.get_raw_connection()).driver_connection
+    assert raw is not None
+    if not raw.is_in_transaction():
+        await session.execute(text("select 1"))  # opens the session's transaction on this connection
+    records = await raw.fetch(
+        _INGEST,
+        [r.event_id for r in ordered],
+        [r.content_hash for r in ordered],
+        [r.metric for r in ordered],
+        [r.value for r in ordered],
+        [r.occurred_at for r in ordered],
+        [r.business_day for r in ordered],
+        [r.category for r in ordered],
+        [r.channel for r in ordered],
+        [r.region for r in ordered],
+        [r.source for r in ordered],
+    )
+    claimed = {record[0] for record in records}
+    others = [r.event_id for r in ordered if r.event_id not in claimed]
+    stored: dict[str, bytes] = {}
+    if others:
+        stored = {rec[0]: bytes(rec[1]) for rec in await raw.fetch(_EXISTING, others)}
+    return claimed, stored

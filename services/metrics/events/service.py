@@ -1,0 +1,115 @@
+"""Exactly-once ingestion of metric events pushed by ERP / BI systems."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import structlog
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from services.metrics.catalogue.models import SCHEMA
+from services.metrics.catalogue.schemas import Kind
+from services.metrics.catalogue.service import load_catalogue
+from services.metrics.events import repository
+from services.metrics.events.parsing import (
+    CsvError,
+    MetricRules,
+    ParsedBatch,
+    Rejection,
+    csv_items,
+    validate_items,
+)
+from shared.auth import Permission, Principal
+from shared.errors import Problem
+from shared.idempotency import run_idempotent
+from shared.settings import Settings
+
+log = structlog.get_logger("pacer.metrics.events")
+
+
+def _items_from_body(body: bytes, content_type: str, max_events: int) -> list[Any]:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type in ("text/csv", "application/csv"):
+        try:
+            items: Any = csv_items(body)
+        except CsvError as exc:
+            raise Problem(422, "invalid_csv", str(exc)) from exc
+    elif media_type in ("", "application/json") or media_type.endswith("+json"):
+        try:
+            # Numbers as Decimal: 0.1 arrives as 0.1, never as a float.
+            envelope = json.loads(body, parse_float=Decimal)
+        except (ValueError, RecursionError) as exc:
+            raise Problem(400, "malformed_json", "The request body is not valid JSON.") from exc
+        if not isinstance(envelope, dict) or not isinstance(envelope.get("events"), list):
+            raise Problem(422, "invalid_batch", 'The body must be {"events": [...]}.')
+        items = envelope["events"]
+    else:
+        raise Problem(415, "unsupported_media_type", "Send application/json or text/csv.")
+    if len(items) > max_events:
+        raise Problem(
+            413,
+            "batch_too_large",
+            f"A batch holds at most {max_events} events; this one has {len(items)}.",
+            max_events=max_events,
+        )
+    return list(items)
+
+
+async def _store(session: AsyncSession, parsed: ParsedBatch) -> dict[str, Any]:
+    claimed, stored = await repository.insert_events(session, parsed.rows)
+    rejected = list(parsed.rejected)
+    duplicates = parsed.duplicates_in_batch
+    for row in parsed.rows:
+        if row.event_id in claimed:
+            continue
+        if stored.get(row.event_id) == row.content_hash:
+            duplicates += 1
+        else:
+            rejected.append(
+                Rejection(
+                    row.index,
+                    row.event_id,
+                    "conflict",
+                    f"event_id {row.event_id} was stored before with other content; it is never overwritten.",
+                )
+            )
+    rejected.sort(key=lambda r: r.index)
+    return {"accepted": len(claimed), "duplicates": duplicates, "rejected": [r.as_dict() for r in rejected]}
+
+
+async def push_events(
+    session: AsyncSession, engine: AsyncEngine, settings: Settings, request: Request, principal: Principal
+) -> JSONResponse:
+    """Validates every item, stores the good ones once, and answers per item."""
+    principal.require(Permission.INGEST)
+    body = await request.body()
+    items = _items_from_body(body, request.headers.get("content-type", ""), settings.max_events_per_batch)
+    catalogue = await load_catalogue(session)
+    rules = {
+        key: MetricRules(
+            derived=d.kind == Kind.DERIVED,
+            dimensions=frozenset(x.value for x in d.dimensions),
+            value_min=d.value_min,
+            value_max=d.value_max,
+        )
+        for key, d in catalogue.definitions.items()
+    }
+    parsed = validate_items(items, rules, settings.business_tz)
+    await repository.ensure_partitions(engine, (row.business_day for row in parsed.rows))
+
+    async def work() -> tuple[int, Any]:
+        answer = await _store(session, parsed)
+        log.info(
+            "events_pushed",
+            items=len(items),
+            accepted=answer["accepted"],
+            duplicates=answer["duplicates"],
+            rejected=len(answer["rejected"]),
+        )
+        return 200, answer
+
+    return await run_idempotent(session, SCHEMA, request, principal, work, body=body)

@@ -1,0 +1,80 @@
+"""Batched metric queries: what a dashboard or the progress computation asks in one round trip."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.metrics.catalogue.schemas import Dimension
+
+MAX_QUERIES = 500
+
+DimensionFilter = str | list[str] | None
+
+
+class Bucket(enum.StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+
+
+class QueryFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    category: DimensionFilter = Field(None, description="A value or a list of values.")
+    channel: DimensionFilter = None
+    region: DimensionFilter = None
+
+
+class MetricQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=200, description="Echoed in the result.")
+    metric: str = Field(min_length=1, max_length=64)
+    start: date = Field(description="First business day, inclusive.")
+    end: date = Field(description="Last business day, inclusive.")
+    filters: QueryFilters | None = None
+    group_by: list[Dimension] | None = None
+    bucket: Bucket | None = None
+
+
+class QueryBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    queries: list[MetricQuery] = Field(max_length=MAX_QUERIES)
+
+
+class GroupValue(BaseModel):
+    key: dict[str, str | None]
+    value: str | None
+    numerator: str | None
+    denominator: str | None
+
+
+class SeriesPoint(BaseModel):
+    start: date
+    end: date
+    value: str | None
+    numerator: str | None
+    denominator: str | None
+
+
+class QueryResult(BaseModel):
+    id: str
+    metric: str
+    value: str | None = Field(description="Decimal as a string; null when undefined (denominator 0).")
+    numerator: str | None = Field(description="Derived ratios: the formula's top-level numerator.")
+    denominator: str | None
+    groups: list[GroupValue] | None
+    series: list[SeriesPoint] | None = Field(description="Every bucket in [start, end], clipped to it.")
+    last_event_at: datetime | None = Field(
+        description="Latest event of the metric under the filters (any date); "
+        "derived: the oldest of its parts."
+    )
+
+
+class QueryResults(BaseModel):
+    results: list[QueryResult]

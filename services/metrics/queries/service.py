@@ -1,0 +1,384 @@
+"""Answers a batch of metric queries from the daily rollups.
+
+Every query is reduced to reads of base metrics ("leaves": metric, dates, filters, grouping,
+per-day or not); identical reads are shared, and all reads run as one SQL statement (plus one
+for the latest event times). The arithmetic then happens here, exactly:
+- base additive metric: the sum of its events ("0" when there are none);
+- base non-additive metric (avg / last / max / min): its daily values (the day's sum under the
+  filters) aggregated over the days that have data, null when none have;
+- derived metric: its formula over the period values of its parts — a ratio of sums, never an
+  average of daily ratios; numerator and denominator are the two sides of a top-level division.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.metrics.catalogue.schemas import DIMENSIONS, Aggregation, Kind
+from services.metrics.catalogue.service import Catalogue, load_catalogue
+from services.metrics.queries import repository
+from services.metrics.queries.schemas import Bucket, MetricQuery, QueryFilters
+from shared.auth import Permission, Principal
+from shared.errors import Problem
+from shared.formula import DECIMAL_CONTEXT, Node, evaluate, ratio_parts, references
+
+MAX_RANGE_DAYS = 3700  # ten years and a bit
+MAX_FILTER_VALUES = 200
+ZERO = Decimal(0)
+
+GroupKey = tuple[str | None, ...]
+DayTotals = dict[date | None, Decimal]
+
+
+@dataclass(frozen=True)
+class Read:
+    """One read of a base metric's rollups."""
+
+    metric: str
+    start: date
+    end: date
+    per_day: bool
+    group_by: tuple[str, ...]
+    filters: tuple[tuple[str, tuple[str, ...]], ...]
+
+    def as_row(self, leaf: int) -> dict[str, Any]:
+        filters = dict(self.filters)
+        return {
+            "leaf": leaf,
+            "metric": self.metric,
+            "start_day": self.start,
+            "end_day": self.end,
+            "per_day": self.per_day,
+            "use_totals": not self.filters and not self.group_by,
+            "by_category": "category" in self.group_by,
+            "by_channel": "channel" in self.group_by,
+            "by_region": "region" in self.group_by,
+            "categories": list(filters["category"]) if "category" in filters else None,
+            "channels": list(filters["channel"]) if "channel" in filters else None,
+            "regions": list(filters["region"]) if "region" in filters else None,
+        }
+
+    @property
+    def latest_key(self) -> tuple[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+        return self.metric, self.filters
+
+
+def decimal_text(value: Decimal | None) -> str | None:
+    """A decimal as a plain string (never exponent notation), or None."""
+    if value is None:
+        return None
+    if value == 0:
+        return "0"
+    return format(value, "f")
+
+
+def buckets(start: date, end: date, bucket: Bucket) -> list[tuple[date, date]]:
+    """Every bucket touching [start, end], clipped to it; weeks are ISO weeks starting Monday."""
+    out: list[tuple[date, date]] = []
+    cursor = start
+    while cursor <= end:
+        if bucket == Bucket.DAY:
+            last = cursor
+        elif bucket == Bucket.WEEK:
+            last = cursor + timedelta(days=6 - cursor.weekday())
+        elif bucket == Bucket.MONTH:
+            following = date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
+            last = following - timedelta(days=1)
+        else:
+            quarter_start_month = 3 * ((cursor.month - 1) // 3) + 1
+            following_month = quarter_start_month + 3
+            following = date(cursor.year + (following_month - 1) // 12, (following_month - 1) % 12 + 1, 1)
+            last = following - timedelta(days=1)
+        out.append((cursor, min(last, end)))
+        cursor = min(last, end) + timedelta(days=1)
+    return out
+
+
+def _normalise_filters(query: MetricQuery) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    filters = query.filters or QueryFilters()
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for dimension in DIMENSIONS:
+        raw = getattr(filters, dimension)
+        if raw is None:
+            continue
+        values = (raw,) if isinstance(raw, str) else tuple(raw)
+        if len(values) > MAX_FILTER_VALUES:
+            raise Problem(
+                422,
+                "invalid_filter",
+                f"Query {query.id}: at most {MAX_FILTER_VALUES} values per dimension.",
+                query_id=query.id,
+            )
+        out.append((dimension, tuple(sorted(set(values)))))
+    return tuple(out)
+
+
+def _check(query: MetricQuery, catalogue: Catalogue) -> None:
+    definition = catalogue.get(query.metric)
+    if definition is None:
+        raise Problem(
+            422,
+            "unknown_metric",
+            f"Query {query.id} names unknown metric {query.metric}.",
+            query_id=query.id,
+            metric=query.metric,
+        )
+    if query.end < query.start:
+        raise Problem(422, "invalid_range", f"Query {query.id} ends before it starts.", query_id=query.id)
+    if (query.end - query.start).days + 1 > MAX_RANGE_DAYS:
+        raise Problem(
+            422,
+            "range_too_long",
+            f"Query {query.id} spans more than {MAX_RANGE_DAYS} days.",
+            query_id=query.id,
+        )
+    used: set[str] = {d.value for d in query.group_by or ()}
+    if query.filters is not None:
+        used |= {d for d in DIMENSIONS if getattr(query.filters, d) is not None}
+    missing = sorted(used - {d.value for d in definition.dimensions})
+    if missing:
+        raise Problem(
+            422,
+            "dimension_not_reported",
+            f"Query {query.id}: {query.metric} is not reported by {', '.join(missing)}.",
+            query_id=query.id,
+        )
+
+
+@dataclass
+class _Plan:
+    query: MetricQuery
+    group_by: tuple[str, ...]
+    leaves: dict[str, int]  # base metric → read index
+
+
+class QueryRunner:
+    """Plans a batch into shared reads, runs them, and computes every answer."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+        self.reads: list[Read] = []
+        self._read_index: dict[Read, int] = {}
+        self.plans: list[_Plan] = []
+
+    def _read(self, read: Read) -> int:
+        index = self._read_index.get(read)
+        if index is None:
+            index = len(self.reads)
+            self.reads.append(read)
+            self._read_index[read] = index
+        return index
+
+    def plan(self, query: MetricQuery) -> None:
+        _check(query, self.catalogue)
+        filters = _normalise_filters(query)
+        group_by = tuple(dict.fromkeys(d.value for d in query.group_by or ()))
+        leaves: dict[str, int] = {}
+        for metric in sorted(self.catalogue.base_metrics_of(query.metric)):
+            definition = self.catalogue.definitions[metric]
+            per_day = query.bucket is not None or definition.aggregation != Aggregation.SUM
+            leaves[metric] = self._read(Read(metric, query.start, query.end, per_day, group_by, filters))
+        self.plans.append(_Plan(query, group_by, leaves))
+
+    async def run(self, session: AsyncSession) -> list[dict[str, Any]]:
+        rows = await repository.read_rollups(session, [r.as_row(i) for i, r in enumerate(self.reads)])
+        latest_index: dict[tuple[Any, ...], int] = {}
+        latest_rows: list[dict[str, Any]] = []
+        for read in self.reads:
+            if read.latest_key not in latest_index:
+                latest_index[read.latest_key] = len(latest_rows)
+                row = read.as_row(len(latest_rows))
+                latest_rows.append(
+                    {k: row[k] for k in ("leaf", "metric", "categories", "channels", "regions")}
+                )
+        latest = await repository.read_latest(session, latest_rows)
+
+        # read index → group key → day (None when not per day) → total
+        data: list[dict[GroupKey, DayTotals]] = [defaultdict(dict) for _ in self.reads]
+        for leaf, day, category, channel, region, total in rows:
+            read = self.reads[leaf]
+            dims = {"category": category, "channel": channel, "region": region}
+            key = tuple(_dimension_value(dims[d]) for d in read.group_by)
+            data[leaf][key][day] = total
+
+        results = []
+        for plan in self.plans:
+            last = {
+                metric: latest.get(latest_index[self.reads[index].latest_key])
+                for metric, index in plan.leaves.items()
+            }
+            results.append(self._answer(plan, {m: data[i] for m, i in plan.leaves.items()}, last))
+        return results
+
+    # ---- arithmetic --------------------------------------------------------------------------
+
+    def _value(
+        self, key: str, entries: Callable[[str], Iterable[tuple[date | None, Decimal]]]
+    ) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+        """(value, numerator, denominator) of a metric over the entries `entries(base)` yields."""
+        memo: dict[str, Decimal | None] = {}
+
+        def value_of(metric: str) -> Decimal | None:
+            if metric in memo:
+                return memo[metric]
+            definition = self.catalogue.definitions[metric]
+            node = self.catalogue.formulas.get(metric)
+            if node is not None:
+                result = evaluate(node, {ref: value_of(ref) for ref in _refs(node)})
+            else:
+                result = aggregate(definition.aggregation, entries(metric))
+            memo[metric] = result
+            return result
+
+        node = self.catalogue.formulas.get(key)
+        if node is None:
+            return value_of(key), None, None
+        parts = ratio_parts(node)
+        values = {ref: value_of(ref) for ref in _refs(node)}
+        if parts is None:
+            return evaluate(node, values), None, None
+        numerator, denominator = evaluate(parts[0], values), evaluate(parts[1], values)
+        return evaluate(node, values), numerator, denominator
+
+    def _answer(
+        self,
+        plan: _Plan,
+        data: dict[str, dict[GroupKey, DayTotals]],
+        last: dict[str, datetime | None],
+    ) -> dict[str, Any]:
+        query = plan.query
+        # Across groups: one total per day (or one total when reads are not per day).
+        overall: dict[str, DayTotals] = {}
+        for metric, groups in data.items():
+            merged: DayTotals = {}
+            for days in groups.values():
+                for day, total in days.items():
+                    merged[day] = merged.get(day, ZERO) + total
+            overall[metric] = merged
+
+        value, numerator, denominator = self._value(query.metric, lambda m: overall[m].items())
+        result: dict[str, Any] = {
+            "id": query.id,
+            "metric": query.metric,
+            "value": decimal_text(value),
+            "numerator": decimal_text(numerator),
+            "denominator": decimal_text(denominator),
+            "groups": None,
+            "series": None,
+            "last_event_at": None,
+        }
+
+        if query.group_by:
+            keys = sorted({k for groups in data.values() for k in groups}, key=_sort_key)
+            result["groups"] = []
+            for group_key in keys:
+                g_value, g_num, g_den = self._value(query.metric, partial(_group_entries, data, group_key))
+                result["groups"].append(
+                    {
+                        "key": dict(zip(plan.group_by, group_key, strict=True)),
+                        "value": decimal_text(g_value),
+                        "numerator": decimal_text(g_num),
+                        "denominator": decimal_text(g_den),
+                    }
+                )
+
+        if query.bucket is not None:
+            spans = buckets(query.start, query.end, query.bucket)
+            starts = [s for s, _ in spans]
+            by_bucket: dict[str, list[list[tuple[date | None, Decimal]]]] = {}
+            for metric, days in overall.items():
+                lists: list[list[tuple[date | None, Decimal]]] = [[] for _ in spans]
+                for day, total in days.items():
+                    if day is not None:
+                        lists[bisect.bisect_right(starts, day) - 1].append((day, total))
+                by_bucket[metric] = lists
+            series = []
+            for i, (span_start, span_end) in enumerate(spans):
+                b_value, b_num, b_den = self._value(query.metric, partial(_bucket_entries, by_bucket, i))
+                series.append(
+                    {
+                        "start": span_start.isoformat(),
+                        "end": span_end.isoformat(),
+                        "value": decimal_text(b_value),
+                        "numerator": decimal_text(b_num),
+                        "denominator": decimal_text(b_den),
+                    }
+                )
+            result["series"] = series
+
+        if self.catalogue.definitions[query.metric].kind == Kind.DERIVED:
+            times = list(last.values())
+            stamp = None if not times or any(t is None for t in times) else min(t for t in times if t)
+        else:
+            stamp = last.get(query.metric)
+        result["last_event_at"] = stamp.isoformat() if stamp is not None else None
+        return result
+
+
+def _group_entries(
+    data: dict[str, dict[GroupKey, DayTotals]], key: GroupKey, metric: str
+) -> Iterable[tuple[date | None, Decimal]]:
+    return data[metric].get(key, {}).items()
+
+
+def _bucket_entries(
+    by_bucket: dict[str, list[list[tuple[date | None, Decimal]]]], index: int, metric: str
+) -> Iterable[tuple[date | None, Decimal]]:
+    return by_bucket[metric][index]
+
+
+def _refs(node: Node) -> set[str]:
+    return references(node)
+
+
+def _dimension_value(stored: str | None) -> str | None:
+    # Absent dimensions are stored as ''.
+    return stored or None
+
+
+def _sort_key(key: GroupKey) -> tuple[tuple[bool, str], ...]:
+    return tuple((v is None, v or "") for v in key)
+
+
+def aggregate(aggregation: str, entries: Iterable[tuple[date | None, Decimal]]) -> Decimal | None:
+    """A base metric over a span: sum ("0" when empty) or avg/last/max/min of its days with data."""
+    items = list(entries)
+    if aggregation == Aggregation.SUM:
+        total = ZERO
+        for _, value in items:
+            total = DECIMAL_CONTEXT.add(total, value)
+        return total
+    if not items:
+        return None
+    values = [value for _, value in items]
+    if aggregation == Aggregation.AVG:
+        total = ZERO
+        for value in values:
+            total = DECIMAL_CONTEXT.add(total, value)
+        return DECIMAL_CONTEXT.divide(total, Decimal(len(values)))
+    if aggregation == Aggregation.LAST:
+        return max(items, key=lambda item: item[0] or date.min)[1]
+    if aggregation == Aggregation.MAX:
+        return max(values)
+    return min(values)
+
+
+async def run_queries(
+    session: AsyncSession, principal: Principal, queries: list[MetricQuery]
+) -> list[dict[str, Any]]:
+    principal.require(Permission.READ)
+    if len({q.id for q in queries}) != len(queries):
+        raise Problem(422, "duplicate_query_id", "Every query of a batch needs its own id.")
+    runner = QueryRunner(await load_catalogue(session))
+    for query in queries:
+        runner.plan(query)
+    return await runner.run(session)
