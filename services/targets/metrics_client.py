@@ -1,0 +1,44 @@
+"""The metrics service as the targets service sees it: definitions and batched queries,
+always over its API (never its tables)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.errors import Problem
+from shared.http import ServiceClient
+
+MAX_QUERIES_PER_CALL = 500
+
+
+class MetricsClient:
+    def __init__(self, client: ServiceClient, authorization: str | None) -> None:
+        self._client = client
+        self._authorization = authorization
+
+    async def definition(self, key: str) -> dict[str, Any]:
+        """The metric definition; an unknown key is the caller's mistake (422 unknown_metric)."""
+        try:
+            body = await self._client.get_json(f"/v1/metrics/{key}", authorization=self._authorization)
+        except Problem as exc:
+            if exc.status == 404:
+                raise Problem(422, "unknown_metric", f"There is no metric '{key}'.", metric=key) from exc
+            raise
+        if not isinstance(body, dict):
+            raise Problem(502, "bad_gateway", "The metrics service answered an unexpected shape.")
+        return body
+
+    async def query(self, queries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Answers a batch of queries in one round trip (chunks of the metrics service's maximum)."""
+        results: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(queries), MAX_QUERIES_PER_CALL):
+            chunk = queries[start : start + MAX_QUERIES_PER_CALL]
+            body = await self._client.post_json(
+                "/v1/query",
+                authorization=self._authorization,
+                json={"queries": chunk},
+                idempotent=True,  # a query changes nothing, so a retry is safe
+            )
+            for result in body.get("results", []):
+                results[str(result["id"])] = result
+        return results

@@ -1,0 +1,248 @@
+"""Progress of targets: every number a batch of targets needs is fetched in ONE batched
+metrics query (actual to date + last year's daily profile per target), then computed by the
+pure `shared.progress`."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.targets.deps import get_plan
+from services.targets.metrics_client import MetricsClient
+from services.targets.plans.models import Plan
+from services.targets.progress.schemas import HistoryDay, HistoryOut, ProgressOut
+from services.targets.targets.models import Target
+from services.targets.targets.service import get_target
+from shared.decomposition import natural_places
+from shared.errors import Problem
+from shared.periods import Period, parse_period, zone
+from shared.progress import DayValue, Progress, ProgressInput, Thresholds, compute, running_actuals
+
+
+def today_in(tz: str) -> date:
+    return datetime.now(zone(tz)).date()
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _ts(value: Any) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(str(value))
+
+
+def _places(target: Target) -> int:
+    definition = target.metric_definition
+    return natural_places(definition.get("unit")) if target.additive else 6
+
+
+def _queries(target: Target, as_of: date) -> list[dict[str, Any]]:
+    if as_of < target.starts_on:
+        return []
+    last_year = Period(target.starts_on, target.ends_on).shift_years(-1)
+    filters = target.filters
+    return [
+        {
+            "id": f"{target.id}:actual",
+            "metric": target.metric,
+            "start": target.starts_on.isoformat(),
+            "end": min(as_of, target.ends_on).isoformat(),
+            "filters": filters,
+        },
+        {
+            "id": f"{target.id}:profile",
+            "metric": target.metric,
+            "start": last_year.start.isoformat(),
+            "end": last_year.end.isoformat(),
+            "filters": filters,
+            "bucket": "day",
+        },
+    ]
+
+
+def profile_of(result: dict[str, Any] | None) -> list[DayValue]:
+    if not result:
+        return []
+    return [
+        DayValue(
+            date.fromisoformat(str(point["start"])),
+            _dec(point.get("value")),
+            _dec(point.get("numerator")),
+            _dec(point.get("denominator")),
+        )
+        for point in result.get("series") or []
+    ]
+
+
+def progress_input(
+    target: Target,
+    plan: Plan,
+    as_of: date,
+    actual: dict[str, Any] | None,
+    profile: list[DayValue],
+    now: datetime,
+) -> ProgressInput:
+    definition = target.metric_definition
+    end_of_day = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=zone(plan.timezone))
+    return ProgressInput(
+        target_value=target.target_value,
+        starts_on=target.starts_on,
+        ends_on=target.ends_on,
+        as_of=as_of,
+        direction=target.direction,  # type: ignore[arg-type]
+        additive=target.additive,
+        kind=target.kind,  # type: ignore[arg-type]
+        baseline_value=target.baseline_value,
+        actual=_dec((actual or {}).get("value")),
+        numerator=_dec((actual or {}).get("numerator")),
+        denominator=_dec((actual or {}).get("denominator")),
+        last_year_daily=profile,
+        thresholds=Thresholds(plan.on_track_threshold, plan.at_risk_threshold),
+        min_denominator=_dec(definition.get("min_denominator")),
+        last_event_at=_ts((actual or {}).get("last_event_at")),
+        expected_frequency_hours=_dec(definition.get("expected_frequency_hours")),
+        stale_reference=min(end_of_day, now),
+        value_min=_dec(definition.get("value_min")),
+        value_max=_dec(definition.get("value_max")),
+        places=_places(target),
+    )
+
+
+def to_out(target: Target, progress: Progress) -> ProgressOut:
+    return ProgressOut(
+        target_id=target.id,
+        metric=target.metric,
+        direction=target.direction,
+        starts_on=target.starts_on,
+        ends_on=target.ends_on,
+        **{name: getattr(progress, name) for name in ProgressOut.model_fields if hasattr(progress, name)},
+    )
+
+
+async def progress_of(
+    session: AsyncSession,
+    metrics: MetricsClient,
+    targets: Sequence[Target],
+    as_of: date | None,
+) -> list[ProgressOut]:
+    plan_ids = {t.plan_id for t in targets}
+    plans = {p.id: p for p in (await session.execute(select(Plan).where(Plan.id.in_(plan_ids)))).scalars()}
+    dates = {t.id: as_of or today_in(plans[t.plan_id].timezone) for t in targets}
+    queries = [q for t in targets for q in _queries(t, dates[t.id])]
+    results = await metrics.query(queries) if queries else {}
+    now = datetime.now(UTC)
+    out = []
+    for target in targets:
+        plan = plans[target.plan_id]
+        actual = results.get(f"{target.id}:actual")
+        profile = profile_of(results.get(f"{target.id}:profile"))
+        inp = progress_input(target, plan, dates[target.id], actual, profile, now)
+        out.append(to_out(target, compute(inp)))
+    return out
+
+
+async def progress_of_one(
+    session: AsyncSession, metrics: MetricsClient, target_id: uuid.UUID, as_of: date | None
+) -> ProgressOut:
+    target = await get_target(session, target_id)
+    return (await progress_of(session, metrics, [target], as_of))[0]
+
+
+async def progress_batch(
+    session: AsyncSession,
+    metrics: MetricsClient,
+    *,
+    as_of: date | None,
+    target_ids: list[uuid.UUID] | None,
+    plan_id: uuid.UUID | None,
+    active_in: str | None,
+) -> list[ProgressOut]:
+    if target_ids is not None:
+        wanted = list(dict.fromkeys(target_ids))
+        found = {
+            t.id: t for t in (await session.execute(select(Target).where(Target.id.in_(wanted)))).scalars()
+        }
+        missing = [str(i) for i in wanted if i not in found]
+        if missing:
+            raise Problem(404, "target_not_found", "Some targets do not exist.", target_ids=missing)
+        targets = [found[i] for i in wanted]
+    else:
+        assert plan_id is not None
+        await get_plan(session, plan_id)
+        query = select(Target).where(Target.plan_id == plan_id)
+        if active_in:
+            window = parse_period(active_in)
+            query = query.where(Target.starts_on <= window.end, Target.ends_on >= window.start)
+        targets = list((await session.execute(query.order_by(Target.starts_on, Target.id))).scalars())
+    return await progress_of(session, metrics, targets, as_of)
+
+
+async def history(
+    session: AsyncSession, metrics: MetricsClient, target_id: uuid.UUID, as_of: date | None
+) -> HistoryOut:
+    """Progress and health for every day of the period so far, from one bucketed query."""
+    target = await get_target(session, target_id)
+    plan = await get_plan(session, target.plan_id)
+    as_of = as_of or today_in(plan.timezone)
+    if as_of < target.starts_on:
+        return HistoryOut(target_id=target.id, as_of=as_of, expected_method="linear", days=[])
+    last_year = Period(target.starts_on, target.ends_on).shift_years(-1)
+    upto = min(as_of, target.ends_on)
+    results = await metrics.query(
+        [
+            {
+                "id": "series",
+                "metric": target.metric,
+                "start": target.starts_on.isoformat(),
+                "end": upto.isoformat(),
+                "filters": target.filters,
+                "bucket": "day",
+            },
+            {
+                "id": "profile",
+                "metric": target.metric,
+                "start": last_year.start.isoformat(),
+                "end": last_year.end.isoformat(),
+                "filters": target.filters,
+                "bucket": "day",
+            },
+        ]
+    )
+    series = profile_of(results.get("series"))
+    profile = profile_of(results.get("profile"))
+    last_event_at = _ts(results.get("series", {}).get("last_event_at"))
+    ratio = any(p.numerator is not None for p in series)
+    aggregation = str(target.metric_definition.get("aggregation") or "sum")
+    running = running_actuals(series, aggregation if target.additive or not ratio else "sum", ratio)
+    days: list[HistoryDay] = []
+    method = "linear"
+    for point in running:
+        has_data = point.value is not None and (point.value != 0 or not target.additive)
+        inp = progress_input(
+            target,
+            plan,
+            point.day,
+            {
+                "value": point.value,
+                "numerator": point.numerator,
+                "denominator": point.denominator,
+                "last_event_at": last_event_at.isoformat() if last_event_at and has_data else None,
+            },
+            profile,
+            datetime.combine(point.day + timedelta(days=1), time(0), tzinfo=UTC),
+        )
+        progress = compute(inp)
+        method = progress.expected_method
+        days.append(
+            HistoryDay(
+                date=point.day,
+                **{name: getattr(progress, name) for name in HistoryDay.model_fields if name != "date"},
+            )
+        )
+    return HistoryOut(target_id=target.id, as_of=as_of, expected_method=method, days=days)
