@@ -39,6 +39,7 @@ class Upstream:
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        idempotent: bool | None = None,
     ) -> httpx.Response:
         self.calls[service] += 1
         clean_params = {k: v for k, v in (params or {}).items() if v is not None}
@@ -49,6 +50,7 @@ class Upstream:
             json=json,
             params=clean_params or None,
             headers=headers,
+            idempotent=idempotent,
         )
 
     async def get(self, service: ServiceName, path: str, **params: Any) -> Any:
@@ -58,6 +60,11 @@ class Upstream:
         self, service: ServiceName, path: str, body: Any, *, headers: dict[str, str] | None = None
     ) -> Any:
         return (await self.request(service, "POST", path, json=body, headers=headers)).json()
+
+    async def read(self, service: ServiceName, path: str, body: Any) -> Any:
+        """A read sent as POST because its question is a body (batched queries, progress):
+        idempotent, so retried with backoff like a GET."""
+        return (await self.request(service, "POST", path, json=body, idempotent=True)).json()
 
     async def get_all(self, service: ServiceName, path: str, **params: Any) -> list[dict[str, Any]]:
         """Every item of a paged list, following `next_cursor` with the largest page size."""

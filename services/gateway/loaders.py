@@ -93,7 +93,7 @@ class Loaders:
         results: dict[str, Json] = {}
         indexed = [(str(i), key) for i, key in enumerate(keys)]
         for chunk in _chunks(indexed):
-            answer = await self.upstream.post(
+            answer = await self.upstream.read(
                 "metrics", "/v1/query", {"queries": [key.query(query_id) for query_id, key in chunk]}
             )
             results.update({str(result["id"]): result for result in answer.get("results", [])})
@@ -110,7 +110,7 @@ class Loaders:
         async def fetch(as_of: date, target_ids: list[str]) -> list[Json]:
             found: list[Json] = []
             for chunk in _chunks(target_ids):
-                answer = await self.upstream.post(
+                answer = await self.upstream.read(
                     "targets", "/v1/progress", {"as_of": as_of.isoformat(), "target_ids": list(chunk)}
                 )
                 found.extend(answer.get("results", []))

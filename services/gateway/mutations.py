@@ -49,6 +49,7 @@ class CreatePlanInput:
     starts_on: date | None = None
     ends_on: date | None = None
     timezone: str | None = None
+    status: str | None = strawberry.field(default=None, description="draft (default) or active.")
     on_track_threshold: Decimal | None = None
     at_risk_threshold: Decimal | None = None
 
@@ -62,6 +63,7 @@ class CreatePlanInput:
             starts_on=self.starts_on,
             ends_on=self.ends_on,
             timezone=self.timezone,
+            status=self.status,
             thresholds=thresholds or None,
         )
 

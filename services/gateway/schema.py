@@ -26,7 +26,7 @@ class Query:
     @strawberry.field(description="Plans the caller may see, a page at a time (optionally by code).")
     async def plans(
         self, info: GatewayInfo, first: int | None = None, after: str | None = None, code: str | None = None
-    ) -> PlanConnection:
+    ) -> PlanConnection | None:
         page = await info.context.upstream.get("targets", "/v1/plans", limit=first, cursor=after, code=code)
         plans = [Plan.from_json(raw) for raw in page.get("items", [])]
         return PlanConnection(items=plans, next_cursor=page.get("next_cursor"))
@@ -40,13 +40,13 @@ class Query:
         return Review.from_json(await info.context.loaders.review.load(str(id)))
 
     @strawberry.field(description="The metric catalogue.")
-    async def metric_definitions(self, info: GatewayInfo) -> list[MetricDefinition]:
+    async def metric_definitions(self, info: GatewayInfo) -> list[MetricDefinition] | None:
         return [MetricDefinition.from_json(raw) for raw in await info.context.loaders.catalogue()]
 
     @strawberry.field(description="Who changed an entity, when and how, newest last.")
     async def audit_trail(
         self, info: GatewayInfo, entity: EntityRef, first: int | None = None, after: str | None = None
-    ) -> AuditConnection:
+    ) -> AuditConnection | None:
         page = await info.context.upstream.get(
             entity.type.service,
             "/v1/audit",

@@ -80,7 +80,7 @@ class Plan:
         )
 
     @strawberry.field
-    async def phases(self, info: GatewayInfo) -> list[Phase]:
+    async def phases(self, info: GatewayInfo) -> list[Phase] | None:
         return [Phase.from_json(raw) for raw in await info.context.loaders.phases.load(str(self.id))]
 
     @strawberry.field(
@@ -89,7 +89,7 @@ class Plan:
     )
     async def targets(
         self, info: GatewayInfo, active_in: str | None = None, top_level_only: bool = False
-    ) -> list[Target]:
+    ) -> list[Target] | None:
         rows = await info.context.loaders.plan_targets.load((str(self.id), active_in))
         targets = [Target.from_json(raw) for raw in rows]
         return [t for t in targets if t.parent_id is None] if top_level_only else targets
@@ -103,7 +103,7 @@ class Plan:
         status: str | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> TaskConnection:
+    ) -> TaskConnection | None:
         page = await info.context.upstream.get(
             "targets",
             f"/v1/plans/{self.id}/tasks",
@@ -118,17 +118,17 @@ class Plan:
         )
 
     @strawberry.field
-    async def initiatives(self, info: GatewayInfo) -> list[Initiative]:
+    async def initiatives(self, info: GatewayInfo) -> list[Initiative] | None:
         return [
             Initiative.from_json(raw) for raw in await info.context.loaders.initiatives.load(str(self.id))
         ]
 
     @strawberry.field
-    async def risks(self, info: GatewayInfo) -> list[Risk]:
+    async def risks(self, info: GatewayInfo) -> list[Risk] | None:
         return [Risk.from_json(raw) for raw in await info.context.loaders.risks.load(str(self.id))]
 
     @strawberry.field(description="The plan's quarterly retrospectives.")
-    async def reviews(self, info: GatewayInfo) -> list[Review]:
+    async def reviews(self, info: GatewayInfo) -> list[Review] | None:
         return [Review.from_json(raw) for raw in await info.context.loaders.plan_reviews.load(str(self.id))]
 
 

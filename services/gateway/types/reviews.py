@@ -187,11 +187,11 @@ class Review:
         return Scorecard.from_json(raw) if isinstance(raw, dict) else None
 
     @strawberry.field
-    async def findings(self, info: GatewayInfo) -> list[Finding]:
+    async def findings(self, info: GatewayInfo) -> list[Finding] | None:
         return [Finding.from_json(raw) for raw in (await self._detail(info)).get("findings") or []]
 
     @strawberry.field
-    async def action_items(self, info: GatewayInfo) -> list[ActionItem]:
+    async def action_items(self, info: GatewayInfo) -> list[ActionItem] | None:
         return [ActionItem.from_json(raw) for raw in (await self._detail(info)).get("action_items") or []]
 
     @strawberry.field(description="Targets changed since the snapshot was taken, as the service reports it.")

@@ -188,7 +188,7 @@ class Target:
         ]
 
     @strawberry.field(description="The targets this one was decomposed into.")
-    async def children(self, info: GatewayInfo) -> list[Target]:
+    async def children(self, info: GatewayInfo) -> list[Target] | None:
         siblings = await info.context.loaders.plan_targets.load((str(self.plan_id), None))
         wanted = set(map(str, self.children_ids))
         return [
@@ -198,7 +198,7 @@ class Target:
         ]
 
     @strawberry.field(description="The initiatives that serve this target.")
-    async def initiatives(self, info: GatewayInfo) -> list[Initiative]:
+    async def initiatives(self, info: GatewayInfo) -> list[Initiative] | None:
         if not self.initiative_ids:
             return []
         wanted = set(map(str, self.initiative_ids))
