@@ -1,0 +1,274 @@
+"""Ingestion: every event stored exactly once, bad items rejected one by one with their own code."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Api
+from tests.metrics.conftest import event, push, query
+
+
+def gmv_of(client: httpx.Client, category: str, start: str = "2025-01-01", end: str = "2025-12-31") -> str:
+    results = query(
+        client, {"id": "q", "metric": "gmv", "start": start, "end": end, "filters": {"category": category}}
+    )
+    return str(results[0]["value"])
+
+
+def test_a_json_batch_is_stored_and_answered_per_item(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"beauty-{unique}"
+    answer = push(
+        ingest,
+        [
+            event(f"{unique}-1", "gmv", "100.10", "2025-03-01T10:00:00+08:00", category=category),
+            event(f"{unique}-2", "gmv", 0.2, "2025-03-02T10:00:00+08:00", category=category),
+        ],
+    )
+    assert answer == {"accepted": 2, "duplicates": 0, "rejected": []}
+    assert gmv_of(reader, category) == "100.30"
+
+
+def test_json_numbers_are_exact_decimals(ingest: httpx.Client, reader: httpx.Client, unique: str) -> None:
+    category = f"exact-{unique}"
+    push(
+        ingest,
+        [event(f"{unique}-{i}", "gmv", 0.1, "2025-03-01T10:00:00Z", category=category) for i in range(3)],
+    )
+    assert gmv_of(reader, category) == "0.3"
+
+
+def test_a_csv_batch_is_stored_like_json(ingest: httpx.Client, reader: httpx.Client, unique: str) -> None:
+    category = f"home-{unique}"
+    body = (
+        "event_id,metric,value,occurred_at,category,channel,region,source\n"
+        f"{unique}-a,gmv,250.00,2025-04-01T09:00:00+08:00,{category},app,east,erp\n"
+        f"{unique}-b,gmv,50.5,2025-04-01T09:30:00+08:00,{category},,,erp\n"
+        f"{unique}-c,gmv,abc,2025-04-01T09:30:00+08:00,{category},,,erp\n"
+    )
+    response = ingest.post("/v1/events", content=body, headers={"Content-Type": "text/csv"})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert (answer["accepted"], answer["duplicates"]) == (2, 0)
+    assert [(r["index"], r["event_id"], r["code"]) for r in answer["rejected"]] == [
+        (2, f"{unique}-c", "invalid_value")
+    ]
+    assert gmv_of(reader, category) == "300.50"
+    by_channel = query(
+        reader,
+        {
+            "id": "q",
+            "metric": "gmv",
+            "start": "2025-04-01",
+            "end": "2025-04-01",
+            "filters": {"category": category},
+            "group_by": ["channel"],
+        },
+    )[0]
+    assert by_channel["groups"] == [
+        {"key": {"channel": "app"}, "value": "250.00", "numerator": None, "denominator": None},
+        {"key": {"channel": None}, "value": "50.5", "numerator": None, "denominator": None},
+    ]
+
+
+def test_a_csv_without_the_required_columns_is_refused(ingest: httpx.Client) -> None:
+    response = ingest.post(
+        "/v1/events", content="metric,value\ngmv,1\n", headers={"Content-Type": "text/csv"}
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_csv"
+
+
+def test_a_replayed_batch_stores_nothing_twice(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"replay-{unique}"
+    batch = [event(f"{unique}-{i}", "gmv", "10", "2025-05-05T12:00:00Z", category=category) for i in range(5)]
+    assert push(ingest, batch)["accepted"] == 5
+    assert push(ingest, batch) == {"accepted": 0, "duplicates": 5, "rejected": []}
+    assert gmv_of(reader, category) == "50"
+
+
+def test_the_same_event_in_another_spelling_is_a_duplicate(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"spelling-{unique}"
+    push(ingest, [event(f"{unique}-1", "gmv", "10.50", "2025-06-18T17:00:00Z", category=category)])
+    again = push(ingest, [event(f"{unique}-1", "gmv", 10.5, "2025-06-19T01:00:00+08:00", category=category)])
+    assert again == {"accepted": 0, "duplicates": 1, "rejected": []}
+    assert gmv_of(reader, category) == "10.50"
+
+
+def test_a_reused_event_id_with_other_content_is_a_conflict_and_never_overwrites(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"conflict-{unique}"
+    push(ingest, [event(f"{unique}-1", "gmv", "10", "2025-05-05T12:00:00Z", category=category)])
+    answer = push(ingest, [event(f"{unique}-1", "gmv", "99", "2025-05-05T12:00:00Z", category=category)])
+    assert answer["accepted"] == 0
+    assert [(r["index"], r["event_id"], r["code"]) for r in answer["rejected"]] == [
+        (0, f"{unique}-1", "conflict")
+    ]
+    assert gmv_of(reader, category) == "10"
+
+
+def test_a_repeated_event_id_inside_one_batch_is_a_duplicate_or_a_conflict(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"inbatch-{unique}"
+    answer = push(
+        ingest,
+        [
+            event(f"{unique}-1", "gmv", "10", "2025-05-05T12:00:00Z", category=category),
+            event(f"{unique}-1", "gmv", "10", "2025-05-05T12:00:00Z", category=category),
+            event(f"{unique}-1", "gmv", "11", "2025-05-05T12:00:00Z", category=category),
+        ],
+    )
+    assert (answer["accepted"], answer["duplicates"]) == (1, 1)
+    assert [(r["index"], r["code"]) for r in answer["rejected"]] == [(2, "conflict")]
+    assert gmv_of(reader, category) == "10"
+
+
+def test_a_mixed_batch_stores_the_good_items_and_rejects_each_bad_one_with_its_code(
+    api: Api, ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"mixed-{unique}"
+    channel_only = f"channel_only_{unique}"
+    created = api.client("metrics", role="planner").post(
+        "/v1/metrics",
+        json={"key": channel_only, "name": "Channel only", "unit": "count", "dimensions": ["channel"]},
+    )
+    assert created.status_code == 201
+    good = "2025-05-05T12:00:00Z"
+    items: list[Any] = [
+        event(f"{unique}-ok1", "gmv", "5", good, category=category),
+        event(f"{unique}-m", "no_such_metric", "1", good, category=category),
+        event(f"{unique}-v", "gmv", "twelve", good, category=category),
+        event(f"{unique}-nan", "gmv", "NaN", good, category=category),
+        event(f"{unique}-inf", "gmv", "Infinity", good, category=category),
+        event(f"{unique}-tz", "gmv", "1", "2025-05-05T12:00:00", category=category),
+        event(f"{unique}-ts", "gmv", "1", "yesterday at noon", category=category),
+        event(f"{unique}-d", "conversion_rate", "0.1", good, category=category),
+        {**event(f"{unique}-dim", "gmv", "1", good), "dims": {"colour": "red"}},
+        event(f"{unique}-dim2", channel_only, "1", good, category=category),
+        {"event_id": f"{unique}-mf", "metric": "gmv", "occurred_at": good},
+        {"metric": "gmv", "value": "1", "occurred_at": good},
+        event(f"{unique}-ok2", "gmv", "7", good, category=category),
+    ]
+    answer = push(ingest, items)
+    assert answer["accepted"] == 2
+    assert [(r["index"], r["code"]) for r in answer["rejected"]] == [
+        (1, "unknown_metric"),
+        (2, "invalid_value"),
+        (3, "invalid_value"),
+        (4, "invalid_value"),
+        (5, "timestamp_without_zone"),
+        (6, "invalid_timestamp"),
+        (7, "derived_metric"),
+        (8, "invalid_dimension"),
+        (9, "invalid_dimension"),
+        (10, "missing_field"),
+        (11, "missing_field"),
+    ]
+    assert answer["rejected"][0]["event_id"] == f"{unique}-m"
+    assert answer["rejected"][10]["event_id"] is None
+    assert all(r["detail"] for r in answer["rejected"])
+    assert gmv_of(reader, category) == "12"
+
+
+def test_a_batch_over_the_limit_is_refused_whole_with_413(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"huge-{unique}"
+    batch = [
+        event(f"{unique}-{i}", "gmv", "1", "2025-05-05T12:00:00Z", category=category) for i in range(10_001)
+    ]
+    response = ingest.post("/v1/events", json={"events": batch})
+    assert response.status_code == 413
+    assert response.json()["code"] == "batch_too_large"
+    assert gmv_of(reader, category) == "0"
+
+
+def test_a_body_that_is_not_an_envelope_is_refused(ingest: httpx.Client) -> None:
+    assert ingest.post("/v1/events", json=[{"event_id": "x"}]).json()["code"] == "invalid_batch"
+    malformed = ingest.post("/v1/events", content=b"{", headers={"Content-Type": "application/json"})
+    assert (malformed.status_code, malformed.json()["code"]) == (400, "malformed_json")
+
+
+def test_an_empty_batch_answers_zeroes(ingest: httpx.Client) -> None:
+    assert push(ingest, []) == {"accepted": 0, "duplicates": 0, "rejected": []}
+
+
+def test_a_retried_push_with_the_same_idempotency_key_answers_the_first_response(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"idem-{unique}"
+    batch = [event(f"{unique}-{i}", "gmv", "3", "2025-05-05T12:00:00Z", category=category) for i in range(4)]
+    headers = {"Idempotency-Key": f"push-{unique}"}
+    first = ingest.post("/v1/events", json={"events": batch}, headers=headers)
+    second = ingest.post("/v1/events", json={"events": batch}, headers=headers)
+    assert first.status_code == second.status_code == 200
+    assert second.json() == first.json() == {"accepted": 4, "duplicates": 0, "rejected": []}
+    assert second.headers.get("idempotent-replayed") == "true"
+    assert gmv_of(reader, category) == "12"
+
+
+def test_the_same_idempotency_key_with_another_body_is_refused(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"idem2-{unique}"
+    headers = {"Idempotency-Key": f"push-{unique}"}
+    first = [event(f"{unique}-1", "gmv", "3", "2025-05-05T12:00:00Z", category=category)]
+    other = [event(f"{unique}-2", "gmv", "4", "2025-05-05T12:00:00Z", category=category)]
+    assert ingest.post("/v1/events", json={"events": first}, headers=headers).status_code == 200
+    response = ingest.post("/v1/events", json={"events": other}, headers=headers)
+    assert response.status_code == 422
+    assert response.json()["code"] == "idempotency_key_reused"
+    assert gmv_of(reader, category) == "3"
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [("admin", 200), ("planner", 403), ("viewer", 403), ("member", 403)]
+)
+def test_only_ingest_keys_and_admins_may_push(api: Api, unique: str, role: str, status: int) -> None:
+    batch = [event(f"{unique}-1", "gmv", "1", "2025-05-05T12:00:00Z", category=f"perm-{unique}")]
+    response = api.client("metrics", role=role).post("/v1/events", json={"events": batch})
+    assert response.status_code == status
+
+
+def test_an_ingest_key_may_not_read_metrics_but_a_viewer_may(api: Api, ingest: httpx.Client) -> None:
+    body = {"queries": [{"id": "q", "metric": "gmv", "start": "2025-01-01", "end": "2025-01-31"}]}
+    assert ingest.post("/v1/query", json=body).status_code == 403
+    assert api.client("metrics", role="viewer").post("/v1/query", json=body).status_code == 200
+
+
+def test_concurrent_batches_with_overlapping_event_ids_store_each_event_once(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"race-{unique}"
+    batches = [
+        [
+            event(f"{unique}-{i}", "gmv", "1", f"2025-07-{1 + i % 28:02d}T12:00:00Z", category=category)
+            for i in ids
+        ]
+        for ids in (range(0, 600), range(300, 900), range(600, 1200), range(0, 1200, 2))
+    ]
+    answers: list[dict[str, Any]] = []
+
+    def send(batch: list[dict[str, Any]]) -> None:
+        answers.append(push(ingest, batch))
+
+    threads = [threading.Thread(target=send, args=(batch,)) for batch in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(a["accepted"] for a in answers) == 1200
+    assert sum(a["duplicates"] for a in answers) == sum(len(b) for b in batches) - 1200
+    assert all(a["rejected"] == [] for a in answers)
+    assert gmv_of(reader, category) == "1200"
