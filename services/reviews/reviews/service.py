@@ -434,6 +434,8 @@ async def promote(
     }
     if item.assignee:
         task["assignee"] = item.assignee
+    if finding is not None and finding.target_ids:
+        task["target_ids"] = finding.target_ids
     result = await upstream.create_task(review.plan_id, task)
     before = _action_item_out(item).model_dump(mode="json")
     item.task_id = str(result["id"])
