@@ -26,6 +26,8 @@ def upgrade() -> None:
         "reviews",
         sa.Column("id", UUID(as_uuid=True), primary_key=True),
         sa.Column("plan_id", sa.Text, nullable=False),
+        sa.Column("plan_code", sa.Text),
+        sa.Column("plan_name", sa.Text),
         sa.Column("quarter", sa.String(7), nullable=False),
         sa.Column("status", sa.String(20), nullable=False, server_default="draft"),
         sa.Column("version", sa.Integer, nullable=False, server_default="1"),

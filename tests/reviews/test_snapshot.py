@@ -3,6 +3,8 @@ driver, the scorecard, re-snapshots that say what moved, and drift after finaliz
 
 from __future__ import annotations
 
+import json
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -171,3 +173,38 @@ def test_late_events_leave_the_frozen_snapshot_alone_and_show_as_drift(world: di
     with_drift = ok(s.reviews_api().get(f"/v1/reviews/{rid}", params={"drift": "true"}))
     assert with_drift["drift"]["drifted"] is True
     problem(s.reviews_api().post(f"/v1/reviews/{rid}/snapshot"), 409, "review_finalized")
+
+
+def _calls(api: Api, service: str, request_id: str) -> list[str]:
+    calls = []
+    for line in api.log(service).splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("message") == "request" and entry.get("request_id") == request_id:
+            calls.append(f"{entry['method']} {entry['path']}")
+    return calls
+
+
+def test_a_snapshot_costs_the_same_calls_for_one_target_or_many(api: Api, unique: str) -> None:
+    s = Scenario(api, unique).create_plan()
+    s.target(name=f"GMV {unique}", target_value="1000")
+    rid = s.open_review()["id"]
+
+    def snapshot_calls(tag: str) -> tuple[list[str], list[str]]:
+        request_id = f"snap-{unique}-{tag}"
+        ok(s.reviews_api().post(f"/v1/reviews/{rid}/snapshot", headers={"x-request-id": request_id}))
+        time.sleep(0.3)  # let the services flush their access log lines
+        return sorted(_calls(api, "targets", request_id)), sorted(_calls(api, "metrics", request_id))
+
+    one_targets, one_metrics = snapshot_calls("one")
+    for n in range(4):
+        s.target(
+            name=f"GMV {unique} {n}",
+            scope={"region": s.region, "category": f"c{n}-{unique}"},
+            target_value="10",
+        )
+    many_targets, many_metrics = snapshot_calls("many")
+    assert one_targets.count("POST /v1/progress") == 1
+    assert (many_targets, many_metrics) == (one_targets, one_metrics)

@@ -21,6 +21,8 @@ class Review(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     plan_id: Mapped[str] = mapped_column(Text)
+    plan_code: Mapped[str | None] = mapped_column(Text, nullable=True)
+    plan_name: Mapped[str | None] = mapped_column(Text, nullable=True)
     quarter: Mapped[str] = mapped_column(String(7))
     status: Mapped[str] = mapped_column(String(20), default="draft")
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -23,18 +23,33 @@ def _num(value: Decimal | None, places: str = "0.01") -> str:
     return f"{value.quantize(Decimal(places)):,}"
 
 
-def _signed(value: Decimal | None, places: str = "0.01") -> str:
-    if value is None:
-        return "—"
-    text = _num(value, places)
-    return text if value < 0 else f"+{text}"
-
-
-def _pct(fraction: Decimal | None, signed: bool = False) -> str:
+def _pct(fraction: Decimal | None, signed: bool = False, places: str = "0.1") -> str:
     if fraction is None:
         return "—"
-    value = (fraction * 100).quantize(Decimal("0.1"))
+    value = (fraction * 100).quantize(Decimal(places))
     return f"{'+' if signed and value >= 0 else ''}{value}%"
+
+
+def _figure(value: Decimal | None, unit: str | None) -> str:
+    """A metric value as people read it: ratios as percentages, counts without decimals."""
+    if value is None:
+        return "—"
+    if unit == "ratio":
+        return _pct(value, places="0.01")
+    if unit == "count" and value == value.to_integral_value():
+        return _num(value, "1")
+    return _num(value)
+
+
+def _gap(value: Decimal | None, unit: str | None) -> str:
+    """A signed difference: percentage points for ratios."""
+    if value is None:
+        return "—"
+    if unit == "ratio":
+        points = (value * 100).quantize(Decimal("0.01"))
+        return f"{'+' if points >= 0 else ''}{points} pp"
+    text = _figure(value, unit)
+    return text if value < 0 else f"+{text}"
 
 
 def _cell(text: str | None) -> str:
@@ -46,10 +61,17 @@ def _scope(item: SnapshotItem) -> str:
     return ", ".join(parts) or "all"
 
 
+def _dimension_order(dimension: str) -> int:
+    order = ("category", "channel", "region")
+    return order.index(dimension) if dimension in order else len(order)
+
+
 def _headline(review: ReviewOut) -> list[str]:
-    lines = [f"# Quarterly review {review.quarter}", ""]
+    plan = review.plan_name or review.plan_code or review.plan_id
+    lines = [f"# Quarterly review {review.quarter} — {plan}", ""]
     status = "finalized" if review.status == "finalized" else "draft"
-    lines.append(f"Plan `{review.plan_id}` · status **{status}** · version {review.version}")
+    code = f"`{review.plan_code}`" if review.plan_code else f"`{review.plan_id}`"
+    lines.append(f"Plan {code} · status **{status}** · version {review.version}")
     if review.finalized_at:
         lines.append(f"Finalized {review.finalized_at.isoformat()} by {review.finalized_by}.")
     lines.append("")
@@ -110,9 +132,10 @@ def _targets(review: ReviewOut) -> list[str]:
         health = HEALTH_MARK.get(item.health or "", item.health or "—")
         if item.stale:
             health += " (stale data)"
+        unit = item.unit
         lines.append(
-            f"| {_cell(item.name)} | {item.metric} | {_cell(_scope(item))} | {_num(item.planned)} "
-            f"| {_num(item.actual)} | {_pct(item.attainment)} | {_signed(item.variance)} "
+            f"| {_cell(item.name)} | {item.metric} | {_cell(_scope(item))} | {_figure(item.planned, unit)} "
+            f"| {_figure(item.actual, unit)} | {_pct(item.attainment)} | {_gap(item.variance, unit)} "
             f"| {_pct(item.variance_pct, True)} | {health} |"
         )
     return [*lines, ""]
@@ -128,8 +151,9 @@ def _attribution(review: ReviewOut) -> list[str]:
         if not a.by_dimension and a.drivers is None:
             continue
         any_written = True
-        lines += [f"### {item.name} ({_signed(item.variance)})", ""]
-        for dimension, parts in a.by_dimension.items():
+        lines += [f"### {item.name} ({_gap(item.variance, item.unit)})", ""]
+        for dimension in sorted(a.by_dimension, key=_dimension_order):
+            parts = a.by_dimension[dimension]
             method = a.methods.get(dimension, "")
             lines += [
                 f"By {dimension} ({method.replace('_', ' ')}):",
@@ -140,19 +164,21 @@ def _attribution(review: ReviewOut) -> list[str]:
             ranked = sorted(parts, key=lambda p: p.variance)
             for part in ranked:
                 lines.append(
-                    f"| {_cell(part.value) or '(rest)'} | {_num(part.target)} | {_num(part.actual)} "
-                    f"| {_signed(part.variance)} | {_pct(part.share)} |"
+                    f"| {_cell(part.value) or '(rest)'} | {_figure(part.target, item.unit)} "
+                    f"| {_figure(part.actual, item.unit)} | {_gap(part.variance, item.unit)} "
+                    f"| {_pct(part.share)} |"
                 )
             lines.append("")
         if a.drivers is not None:
             d = a.drivers
             lines += [
                 f"Drivers (GMV = UV × conversion × AOV, {d.method.upper()}): "
-                f"traffic {_signed(d.traffic)}, conversion {_signed(d.conversion)}, "
-                f"basket size {_signed(d.basket)} = {_signed(d.total)}.",
-                f"Planned UV {_num(d.planned.uv, '1')}, conversion {_pct(d.planned.conversion_rate)}, "
-                f"AOV {_num(d.planned.aov)}; actual UV {_num(d.actual.uv, '1')}, conversion "
-                f"{_pct(d.actual.conversion_rate)}, AOV {_num(d.actual.aov)}.",
+                f"traffic {_gap(d.traffic, 'money')}, conversion {_gap(d.conversion, 'money')}, "
+                f"basket size {_gap(d.basket, 'money')} = {_gap(d.total, 'money')}.",
+                f"Planned UV {_num(d.planned.uv, '1')}, "
+                f"conversion {_figure(d.planned.conversion_rate, 'ratio')}, AOV {_num(d.planned.aov)}; "
+                f"actual UV {_num(d.actual.uv, '1')}, "
+                f"conversion {_figure(d.actual.conversion_rate, 'ratio')}, AOV {_num(d.actual.aov)}.",
                 "",
             ]
     if not any_written:

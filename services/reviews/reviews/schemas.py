@@ -61,6 +61,9 @@ class SnapshotItem(BaseModel):
     target_id: str
     name: str
     metric: str
+    unit: str | None = Field(
+        None, description="money | count | ratio | percent | score (from the catalogue)."
+    )
     scope: dict[str, str | None]
     period: str | None
     starts_on: date | None
@@ -176,6 +179,8 @@ class Drift(BaseModel):
 class ReviewOut(BaseModel):
     id: uuid.UUID
     plan_id: str
+    plan_code: str | None
+    plan_name: str | None
     quarter: str
     status: Literal["draft", "finalized"]
     version: int
@@ -195,6 +200,7 @@ class ReviewOut(BaseModel):
 class ReviewSummary(BaseModel):
     id: uuid.UUID
     plan_id: str
+    plan_code: str | None
     quarter: str
     status: Literal["draft", "finalized"]
     version: int

@@ -69,6 +69,8 @@ def _review_out(review: Review, findings: list[FindingOut], items: list[ActionIt
     return ReviewOut(
         id=review.id,
         plan_id=review.plan_id,
+        plan_code=review.plan_code,
+        plan_name=review.plan_name,
         quarter=review.quarter,
         status=review.status,
         version=review.version,
@@ -93,6 +95,7 @@ def _summary(review: Review) -> ReviewSummary:
     return ReviewSummary(
         id=review.id,
         plan_id=review.plan_id,
+        plan_code=review.plan_code,
         quarter=review.quarter,
         status=review.status,
         version=review.version,
@@ -156,6 +159,8 @@ async def create_review(
     review = Review(
         id=uuid.uuid4(),
         plan_id=str(plan.get("id", body.plan_id)),
+        plan_code=plan.get("code"),
+        plan_name=plan.get("name"),
         quarter=quarter.label or body.quarter,
         status="draft",
         version=1,

@@ -321,6 +321,7 @@ def build_items(
             target_id=tid,
             name=str(target.get("name", "")),
             metric=target["metric"],
+            unit=target.get("unit") or (definition or {}).get("unit"),
             scope=_scope(target),
             period=target.get("period"),
             starts_on=_date(target.get("starts_on")),
