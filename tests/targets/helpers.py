@@ -16,13 +16,13 @@ def create_plan(api: Api, unique: str, **fields: Any) -> dict[str, Any]:
     body = {"code": f"P-{unique}", "name": f"Plan {unique}", "fiscal_year": 2025} | fields
     response = api.client("targets").post("/v1/plans", json=body)
     assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def create_target(api: Api, plan_id: str, **fields: Any) -> dict[str, Any]:
     response = api.client("targets").post(f"/v1/plans/{plan_id}/targets", json=fields)
     assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def push(api: Api, events: list[dict[str, Any]]) -> None:
