@@ -69,7 +69,9 @@ def test_every_role_may_read_plans(api: Api, role: str) -> None:
     assert api.client("targets", role=role).get("/v1/plans").status_code == 200
 
 
-@pytest.mark.parametrize(("role", "status"), [("admin", 200), ("planner", 403), ("member", 403), ("viewer", 403)])
+@pytest.mark.parametrize(
+    ("role", "status"), [("admin", 200), ("planner", 403), ("member", 403), ("viewer", 403)]
+)
 def test_only_admins_among_people_may_push_events(api: Api, role: str, status: int) -> None:
     response = api.client("metrics", role=role).post("/v1/events", json={"events": []})
     assert response.status_code == status
@@ -79,12 +81,16 @@ def test_only_admins_among_people_may_push_events(api: Api, role: str, status: i
 
 @pytest.mark.parametrize("role", ["planner", "member", "viewer"])
 def test_only_admins_create_api_keys(api: Api, role: str) -> None:
-    response = api.client("targets", role=role).post("/v1/api-keys", json={"name": "erp", "scopes": ["ingest"]})
+    response = api.client("targets", role=role).post(
+        "/v1/api-keys", json={"name": "erp", "scopes": ["ingest"]}
+    )
     assert response.status_code == 403
 
 
 def _api_key(api: Api, scope: str, name: str) -> str:
-    response = api.client("targets", role="admin").post("/v1/api-keys", json={"name": name, "scopes": [scope]})
+    response = api.client("targets", role="admin").post(
+        "/v1/api-keys", json={"name": name, "scopes": [scope]}
+    )
     assert response.status_code == 201, response.text
     key = response.json()["key"]
     assert key.startswith("pk_")

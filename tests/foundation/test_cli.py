@@ -39,7 +39,10 @@ def test_pacer_token_prints_a_jwt_that_the_services_accept(api: Api) -> None:
 
 def test_pacer_token_refuses_in_production_mode() -> None:
     result = subprocess.run(
-        [PACER, "token", "--role", "admin"], capture_output=True, text=True, env=_env(PACER_ENVIRONMENT="production")
+        [PACER, "token", "--role", "admin"],
+        capture_output=True,
+        text=True,
+        env=_env(PACER_ENVIRONMENT="production"),
     )
     assert result.returncode != 0
     assert "production" in result.stderr

@@ -42,7 +42,9 @@ def test_each_process_has_a_readiness_healthcheck_and_waits_for_migrations() -> 
         assert f"http://127.0.0.1:{port}/readyz" in " ".join(service["healthcheck"]["test"])
         depends = service["depends_on"]
         if spec.name == "gateway":
-            assert all(depends[n]["condition"] == "service_healthy" for n in ("targets", "metrics", "reviews"))
+            assert all(
+                depends[n]["condition"] == "service_healthy" for n in ("targets", "metrics", "reviews")
+            )
         else:
             assert depends["migrate"]["condition"] == "service_completed_successfully"
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"

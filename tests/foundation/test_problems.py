@@ -51,7 +51,9 @@ def test_an_oversized_body_is_refused_with_413_before_it_is_read(api: Api) -> No
 
 
 def test_a_page_size_over_the_cap_is_refused(api: Api) -> None:
-    body = assert_problem(api.client("targets").get("/v1/plans", params={"limit": 100_000}), 422, "page_size_too_large")
+    body = assert_problem(
+        api.client("targets").get("/v1/plans", params={"limit": 100_000}), 422, "page_size_too_large"
+    )
     assert body["max_limit"] == 500
 
 
