@@ -11,8 +11,8 @@ import csv
 import hashlib
 import io
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -28,6 +28,7 @@ MAX_SOURCE_LENGTH = 200
 FIRST_YEAR, LAST_YEAR = 1970, 2199
 # numeric handles any size, but a value like 1E+100000 is a typo, not a measurement.
 MAX_VALUE_EXPONENT = 30
+MAX_VALUE_CHARACTERS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,21 +39,6 @@ class MetricRules:
     dimensions: frozenset[str]
     value_min: Decimal | None
     value_max: Decimal | None
-
-
-@dataclass(slots=True)
-class EventRow:
-    index: int
-    event_id: str
-    content_hash: bytes
-    metric: str
-    value: Decimal
-    occurred_at: datetime
-    business_day: date
-    category: str
-    channel: str
-    region: str
-    source: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,15 +54,34 @@ class Rejection:
 
 @dataclass
 class ParsedBatch:
-    rows: list[EventRow]
-    rejected: list[Rejection]
-    duplicates_in_batch: int
+    """The valid events as columns (what the set-based insert takes), and the rejections."""
+
+    indexes: list[int] = field(default_factory=list)
+    event_ids: list[str] = field(default_factory=list)
+    hashes: list[bytes] = field(default_factory=list)
+    metrics: list[str] = field(default_factory=list)
+    values: list[str] = field(default_factory=list)
+    occurred_at: list[datetime] = field(default_factory=list)
+    business_days: list[date] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    channels: list[str] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+    sources: list[str | None] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    duplicates_in_batch: int = 0
+
+    def __len__(self) -> int:
+        return len(self.event_ids)
 
 
 class _Reject(Exception):
     def __init__(self, code: str, detail: str) -> None:
         self.code = code
         self.detail = detail
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def _text(value: Decimal) -> str:
@@ -89,44 +94,50 @@ def _text(value: Decimal) -> str:
 def content_hash(
     metric: str, value: Decimal, occurred_at: datetime, category: str, channel: str, region: str
 ) -> bytes:
-    """What makes two pushes of one event_id the same event (the source is provenance, not content)."""
-    instant = occurred_at.astimezone(UTC).isoformat()
-    canonical = "\x1f".join((metric, _text(value), instant, category, channel, region))
+    """What makes two pushes of one event_id the same event (the source is provenance, not content).
+
+    The instant counts, not its spelling: 2025-06-18T17:00Z and 2025-06-19T01:00+08:00 are equal.
+    """
+    instant = (occurred_at - _EPOCH) // _MICROSECOND
+    canonical = f"{metric}\x1f{_text(value)}\x1f{instant}\x1f{category}\x1f{channel}\x1f{region}"
     return hashlib.md5(canonical.encode(), usedforsecurity=False).digest()
 
 
 def parse_value(raw: Any) -> Decimal:
-    if isinstance(raw, bool):
-        raise _Reject("invalid_value", "value must be a decimal number, not a boolean.")
-    if isinstance(raw, Decimal):
-        value = raw
-    elif isinstance(raw, int):
-        value = Decimal(raw)
-    elif isinstance(raw, str):
+    kind = type(raw)
+    if kind is Decimal:
+        value: Decimal = raw
+    elif kind is str:
         try:
             value = Decimal(raw.strip())
         except InvalidOperation:
             raise _Reject("invalid_value", f"'{raw[:50]}' is not a decimal number.") from None
+    elif kind is int:
+        value = Decimal(raw)
+    elif kind is bool:
+        raise _Reject("invalid_value", "value must be a decimal number, not a boolean.")
     else:
         raise _Reject("invalid_value", "value must be a decimal number or a string holding one.")
     if not value.is_finite():
         raise _Reject("invalid_value", "value must be finite (not NaN or infinite).")
-    exponent = value.as_tuple().exponent
-    if value != 0 and (
-        value.adjusted() > MAX_VALUE_EXPONENT
-        or (isinstance(exponent, int) and exponent < -MAX_VALUE_EXPONENT)
+    if value and (
+        not -MAX_VALUE_EXPONENT <= value.adjusted() <= MAX_VALUE_EXPONENT
+        or len(str(value)) > MAX_VALUE_CHARACTERS
     ):
-        raise _Reject("invalid_value", "value is out of the supported range.")
+        raise _Reject("invalid_value", "value is out of the supported range or precision.")
     return value
 
 
 def parse_timestamp(raw: Any) -> datetime:
-    if not isinstance(raw, str):
+    if type(raw) is not str:
         raise _Reject("invalid_timestamp", "occurred_at must be an ISO 8601 string with a zone.")
     try:
-        stamp = datetime.fromisoformat(raw.strip())
+        stamp = datetime.fromisoformat(raw)
     except ValueError:
-        raise _Reject("invalid_timestamp", f"'{raw[:50]}' is not an ISO 8601 timestamp.") from None
+        try:
+            stamp = datetime.fromisoformat(raw.strip())
+        except ValueError:
+            raise _Reject("invalid_timestamp", f"'{raw[:50]}' is not an ISO 8601 timestamp.") from None
     if stamp.tzinfo is None or stamp.utcoffset() is None:
         raise _Reject(
             "timestamp_without_zone", f"'{raw[:50]}' carries no zone; add Z or an offset such as +08:00."
@@ -137,105 +148,124 @@ def parse_timestamp(raw: Any) -> datetime:
 def _dimension_values(raw: Any, rules: MetricRules, metric: str) -> tuple[str, str, str]:
     if raw is None:
         return "", "", ""
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict:
         raise _Reject("invalid_dimension", 'dims must be an object such as {"category": "beauty"}.')
-    values = {"category": "", "channel": "", "region": ""}
+    category = channel = region = ""
     for name, value in raw.items():
-        if name not in values:
-            raise _Reject(
-                "invalid_dimension", f"'{str(name)[:50]}' is not a dimension (category, channel, region)."
-            )
         if value is None or value == "":
+            if name not in DIMENSIONS:
+                raise _Reject(
+                    "invalid_dimension", f"'{str(name)[:50]}' is not a dimension (category, channel, region)."
+                )
             continue
-        if not isinstance(value, str) or len(value) > MAX_DIMENSION_LENGTH or not value.strip():
+        if type(value) is not str or len(value) > MAX_DIMENSION_LENGTH or value.isspace():
+            if name not in DIMENSIONS:
+                raise _Reject(
+                    "invalid_dimension", f"'{str(name)[:50]}' is not a dimension (category, channel, region)."
+                )
             raise _Reject(
                 "invalid_dimension",
                 f"{name} must be a non-blank string of at most {MAX_DIMENSION_LENGTH} characters.",
             )
+        if name == "category":
+            category = value
+        elif name == "channel":
+            channel = value
+        elif name == "region":
+            region = value
+        else:
+            raise _Reject(
+                "invalid_dimension", f"'{str(name)[:50]}' is not a dimension (category, channel, region)."
+            )
         if name not in rules.dimensions:
             raise _Reject("invalid_dimension", f"{metric} is not reported by {name}.")
-        values[name] = value
-    return values["category"], values["channel"], values["region"]
-
-
-def _row(index: int, item: Any, catalogue: Mapping[str, MetricRules], tz: str) -> EventRow:
-    if not isinstance(item, Mapping):
-        raise _Reject("missing_field", "The item is not an object with event_id, metric, value, occurred_at.")
-    for name in REQUIRED:
-        value = item.get(name)
-        if value is None or value == "":
-            raise _Reject("missing_field", f"{name} is required.")
-    event_id = item["event_id"]
-    if not isinstance(event_id, str) or len(event_id) > MAX_EVENT_ID_LENGTH or not event_id.strip():
-        raise _Reject(
-            "invalid_field", f"event_id must be a string of at most {MAX_EVENT_ID_LENGTH} characters."
-        )
-    metric = item["metric"]
-    rules = catalogue.get(metric) if isinstance(metric, str) else None
-    if rules is None:
-        raise _Reject("unknown_metric", f"'{str(metric)[:64]}' is not in the metric catalogue.")
-    if rules.derived:
-        raise _Reject("derived_metric", f"{metric} is derived from other metrics; push its parts instead.")
-    value = parse_value(item["value"])
-    if rules.value_min is not None and value < rules.value_min:
-        raise _Reject("invalid_value", f"{metric} cannot be below {rules.value_min}.")
-    if rules.value_max is not None and value > rules.value_max:
-        raise _Reject("invalid_value", f"{metric} cannot be above {rules.value_max}.")
-    occurred_at = parse_timestamp(item["occurred_at"])
-    day = business_day(occurred_at, tz)
-    if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise _Reject("invalid_timestamp", f"occurred_at must fall between {FIRST_YEAR} and {LAST_YEAR}.")
-    category, channel, region = _dimension_values(item.get("dims"), rules, metric)
-    source = item.get("source")
-    if source is not None and (not isinstance(source, str) or len(source) > MAX_SOURCE_LENGTH):
-        raise _Reject("invalid_field", f"source must be a string of at most {MAX_SOURCE_LENGTH} characters.")
-    return EventRow(
-        index=index,
-        event_id=event_id,
-        content_hash=content_hash(metric, value, occurred_at, category, channel, region),
-        metric=metric,
-        value=value,
-        occurred_at=occurred_at,
-        business_day=day,
-        category=category,
-        channel=channel,
-        region=region,
-        source=source or None,
-    )
+    return category, channel, region
 
 
 def validate_items(items: Iterable[Any], catalogue: Mapping[str, MetricRules], tz: str) -> ParsedBatch:
-    rows: list[EventRow] = []
-    rejected: list[Rejection] = []
+    """Checks every item; the valid ones become columns, each invalid one a rejection."""
+    batch = ParsedBatch()
     seen: dict[str, bytes] = {}
-    duplicates = 0
     for index, item in enumerate(items):
+        event_id: Any = None
         try:
-            row = _row(index, item, catalogue, tz)
-        except _Reject as problem:
-            event_id = item.get("event_id") if isinstance(item, Mapping) else None
-            rejected.append(
-                Rejection(
-                    index, event_id if isinstance(event_id, str) else None, problem.code, problem.detail
+            if type(item) is not dict:
+                raise _Reject(
+                    "missing_field", "The item is not an object with event_id, metric, value, occurred_at."
                 )
+            event_id = item.get("event_id")
+            metric: Any = item.get("metric")
+            raw_value = item.get("value")
+            raw_time = item.get("occurred_at")
+            for name, given in (
+                ("event_id", event_id),
+                ("metric", metric),
+                ("value", raw_value),
+                ("occurred_at", raw_time),
+            ):
+                if given is None or given == "":
+                    raise _Reject("missing_field", f"{name} is required.")
+            if type(event_id) is not str or len(event_id) > MAX_EVENT_ID_LENGTH or event_id.isspace():
+                raise _Reject(
+                    "invalid_field", f"event_id must be a string of at most {MAX_EVENT_ID_LENGTH} characters."
+                )
+            rules = catalogue.get(metric) if type(metric) is str else None
+            if rules is None:
+                raise _Reject("unknown_metric", f"'{str(metric)[:64]}' is not in the metric catalogue.")
+            if rules.derived:
+                raise _Reject(
+                    "derived_metric", f"{metric} is derived from other metrics; push its parts instead."
+                )
+            value = parse_value(raw_value)
+            if rules.value_min is not None and value < rules.value_min:
+                raise _Reject("invalid_value", f"{metric} cannot be below {rules.value_min}.")
+            if rules.value_max is not None and value > rules.value_max:
+                raise _Reject("invalid_value", f"{metric} cannot be above {rules.value_max}.")
+            occurred_at = parse_timestamp(raw_time)
+            day = business_day(occurred_at, tz)
+            if not FIRST_YEAR <= day.year <= LAST_YEAR:
+                raise _Reject(
+                    "invalid_timestamp", f"occurred_at must fall between {FIRST_YEAR} and {LAST_YEAR}."
+                )
+            category, channel, region = _dimension_values(item.get("dims"), rules, metric)
+            source = item.get("source")
+            if source is not None and (type(source) is not str or len(source) > MAX_SOURCE_LENGTH):
+                raise _Reject(
+                    "invalid_field", f"source must be a string of at most {MAX_SOURCE_LENGTH} characters."
+                )
+        except _Reject as problem:
+            batch.rejected.append(
+                Rejection(index, event_id if type(event_id) is str else None, problem.code, problem.detail)
             )
             continue
-        earlier = seen.get(row.event_id)
-        if earlier is None:
-            seen[row.event_id] = row.content_hash
-            rows.append(row)
-        elif earlier == row.content_hash:
-            duplicates += 1
-        else:
-            rejected.append(
-                Rejection(
-                    index,
-                    row.event_id,
-                    "conflict",
-                    f"event_id {row.event_id} appears earlier in this batch with other content.",
+        digest = content_hash(metric, value, occurred_at, category, channel, region)
+        earlier = seen.get(event_id)
+        if earlier is not None:
+            if earlier == digest:
+                batch.duplicates_in_batch += 1
+            else:
+                batch.rejected.append(
+                    Rejection(
+                        index,
+                        event_id,
+                        "conflict",
+                        f"event_id {event_id} appears earlier in this batch with other content.",
+                    )
                 )
-            )
-    return ParsedBatch(rows, rejected, duplicates)
+            continue
+        seen[event_id] = digest
+        batch.indexes.append(index)
+        batch.event_ids.append(event_id)
+        batch.hashes.append(digest)
+        batch.metrics.append(metric)
+        batch.values.append(str(value))
+        batch.occurred_at.append(occurred_at)
+        batch.business_days.append(day)
+        batch.categories.append(category)
+        batch.channels.append(channel)
+        batch.regions.append(region)
+        batch.sources.append(source or None)
+    return batch
 
 
 class CsvError(ValueError):

@@ -2,30 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import weakref
+from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 import structlog
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from services.metrics.events.parsing import EventRow
+from services.metrics.events.parsing import ParsedBatch
 
 log = structlog.get_logger("pacer.metrics.events")
 
-# Rows go in sorted by event_id and rollup keys are upserted sorted, so two concurrent batches
+# Event ids are claimed in event_id order and rollup keys are upserted sorted, so two concurrent batches
 # take their locks in the same order and cannot deadlock. The dedup ledger's primary key makes
 # an event_id claimed by a concurrent batch wait for that batch and then count as not claimed.
 # Rollups are fed from the rows this statement inserted, in the same transaction: they always
 # equal the sums of the raw events.
 _INGEST = """
 with input as (
-    select * from unnest(
-        $1::text[], $2::bytea[], $3::text[], $4::numeric[], $5::timestamptz[], $6::date[],
-        $7::text[], $8::text[], $9::text[], $10::text[]
-    ) as t(event_id, content_hash, metric, value, occurred_at, business_day,
-           category, channel, region, source)
+    select * from ingest_staging
 ), claimed as (
     insert into metrics.event_ids (event_id, content_hash)
     select event_id, content_hash from input order by event_id
@@ -34,7 +32,7 @@ with input as (
 ), inserted as (
     insert into metrics.events
         (event_id, metric, value, occurred_at, business_day, category, channel, region, source)
-    select i.event_id, i.metric, i.value, i.occurred_at, i.business_day,
+    select i.event_id, i.metric, i.value::numeric, i.occurred_at, i.business_day,
            i.category, i.channel, i.region, i.source
     from input i join claimed c on c.event_id = i.event_id
     returning metric, value, occurred_at, business_day, category, channel, region
@@ -72,9 +70,22 @@ with input as (
 select event_id from claimed
 """
 
+# Per connection, emptied at every commit: COPY needs a table to land in.
+_STAGING = """
+create temporary table if not exists ingest_staging (
+    event_id text, content_hash bytea, metric text, value text, occurred_at timestamptz,
+    business_day date, category text, channel text, region text, source text
+) on commit delete rows
+"""
+_STAGING_COLUMNS = (
+    "event_id", "content_hash", "metric", "value", "occurred_at",
+    "business_day", "category", "channel", "region", "source",
+)  # fmt: skip
+
 _EXISTING = "select event_id, content_hash from metrics.event_ids where event_id = any($1::text[])"
 
 _known_partitions: set[date] = set()
+_staged: weakref.WeakSet[Any] = weakref.WeakSet()  # connections that have their staging table
 
 
 def _month_start(day: date) -> date:
@@ -115,31 +126,40 @@ async def ensure_partitions(engine: AsyncEngine, days: Iterable[date]) -> None:
             _known_partitions.add(month)
 
 
-async def insert_events(session: AsyncSession, rows: Sequence[EventRow]) -> tuple[set[str], dict[str, bytes]]:
-    """Stores the rows not seen before; returns (claimed event_ids, hashes of the others as stored)."""
-    if not rows:
+async def insert_events(session: AsyncSession, batch: ParsedBatch) -> tuple[set[str], dict[str, bytes]]:
+    """Stores the events not seen before; returns (claimed event_ids, stored hashes of the others)."""
+    if not len(batch):
         return set(), {}
-    ordered = sorted(rows, key=lambda r: r.event_id)
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
     assert raw is not None
     if not raw.is_in_transaction():
         await session.execute(text("select 1"))  # opens the session's transaction on this connection
-    records = await raw.fetch(
-        _INGEST,
-        [r.event_id for r in ordered],
-        [r.content_hash for r in ordered],
-        [r.metric for r in ordered],
-        [r.value for r in ordered],
-        [r.occurred_at for r in ordered],
-        [r.business_day for r in ordered],
-        [r.category for r in ordered],
-        [r.channel for r in ordered],
-        [r.region for r in ordered],
-        [r.source for r in ordered],
+    if raw not in _staged:
+        await raw.execute(_STAGING)
+        _staged.add(raw)
+    # COPY into the staging table, then one statement does dedup, insert and rollups.
+    # Values travel as text: exact, and cheaper to encode than binary numeric.
+    await raw.copy_records_to_table(
+        "ingest_staging",
+        columns=_STAGING_COLUMNS,
+        records=zip(
+            batch.event_ids,
+            batch.hashes,
+            batch.metrics,
+            batch.values,
+            batch.occurred_at,
+            batch.business_days,
+            batch.categories,
+            batch.channels,
+            batch.regions,
+            batch.sources,
+            strict=True,
+        ),
     )
+    records = await raw.fetch(_INGEST)
     claimed = {record[0] for record in records}
-    others = [r.event_id for r in ordered if r.event_id not in claimed]
+    others = [event_id for event_id in batch.event_ids if event_id not in claimed]
     stored: dict[str, bytes] = {}
     if others:
         stored = {rec[0]: bytes(rec[1]) for rec in await raw.fetch(_EXISTING, others)}

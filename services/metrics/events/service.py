@@ -60,24 +60,25 @@ def _items_from_body(body: bytes, content_type: str, max_events: int) -> list[An
 
 
 async def _store(session: AsyncSession, parsed: ParsedBatch) -> dict[str, Any]:
-    claimed, stored = await repository.insert_events(session, parsed.rows)
+    claimed, stored = await repository.insert_events(session, parsed)
     rejected = list(parsed.rejected)
     duplicates = parsed.duplicates_in_batch
-    for row in parsed.rows:
-        if row.event_id in claimed:
-            continue
-        if stored.get(row.event_id) == row.content_hash:
-            duplicates += 1
-        else:
-            rejected.append(
-                Rejection(
-                    row.index,
-                    row.event_id,
-                    "conflict",
-                    f"event_id {row.event_id} was stored before with other content; it is never overwritten.",
+    if len(claimed) < len(parsed):
+        for index, event_id, digest in zip(parsed.indexes, parsed.event_ids, parsed.hashes, strict=True):
+            if event_id in claimed:
+                continue
+            if stored.get(event_id) == digest:
+                duplicates += 1
+            else:
+                rejected.append(
+                    Rejection(
+                        index,
+                        event_id,
+                        "conflict",
+                        f"event_id {event_id} was stored before with other content; it is never overwritten.",
+                    )
                 )
-            )
-    rejected.sort(key=lambda r: r.index)
+        rejected.sort(key=lambda r: r.index)
     return {"accepted": len(claimed), "duplicates": duplicates, "rejected": [r.as_dict() for r in rejected]}
 
 
@@ -99,7 +100,7 @@ async def push_events(
         for key, d in catalogue.definitions.items()
     }
     parsed = validate_items(items, rules, settings.business_tz)
-    await repository.ensure_partitions(engine, (row.business_day for row in parsed.rows))
+    await repository.ensure_partitions(engine, set(parsed.business_days))
 
     async def work() -> tuple[int, Any]:
         answer = await _store(session, parsed)

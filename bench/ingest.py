@@ -1,0 +1,214 @@
+"""Ingest benchmark: events per second pushed over HTTP, against raw COPY of the same rows.
+
+    python bench/ingest.py                     # 300 000 events, batches of 5 000, 4 clients
+    python bench/ingest.py --workers 2         # two metrics worker processes
+    python bench/ingest.py --url http://127.0.0.1:8002 --token pk_... # a running service (needs DATABASE_URL)
+
+Without --url it starts its own PostgreSQL (embedded, or the server in DATABASE_URL) with a
+fresh database and the metrics service as a real uvicorn process. Bodies are encoded before the
+clock starts, so the figure is the service's: parse, validate, dedup, store, roll up. The same
+rows are then COPYed by asyncpg into a bare table with as many connections as HTTP clients.
+Finally one fresh batch and the same batch re-sent (all duplicates) are timed alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import Running, machine, metrics_service, postgres_version, write_section
+from shared.db import asyncpg_dsn
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+METRICS = ["gmv", "orders", "uv", "pv", "sessions", "bounces", "marketing_spend", "new_customers"]
+CATEGORIES = ["beauty", "home", "apparel", "electronics", "food", "sports", "toys", "books"]
+CHANNELS = ["app", "web", "mini_program", "marketplace"]
+REGIONS = ["east", "north", "south", "west", "central", "overseas"]
+
+Row = tuple[str, str, Decimal, datetime, date, str, str, str, str]
+
+
+def generate(total: int, batch_size: int, run: str) -> list[list[Row]]:
+    """Batches as an ERP pushes them: each batch one business day's events."""
+    rng = random.Random(7)
+    batches: list[list[Row]] = []
+    day = date(2024, 1, 1)
+    made = 0
+    while made < total:
+        size = min(batch_size, total - made)
+        midnight = datetime.combine(day, datetime.min.time(), SHANGHAI)
+        rows: list[Row] = []
+        for _ in range(size):
+            at = (midnight + timedelta(seconds=rng.randrange(86_400))).astimezone(UTC)
+            metric = rng.choice(METRICS)
+            value = (
+                Decimal(rng.randrange(1, 100_000)) / 100
+                if metric in ("gmv", "marketing_spend")
+                else Decimal(rng.randrange(1, 50))
+            )
+            rows.append(
+                (
+                    f"{run}-{made}",
+                    metric,
+                    value,
+                    at,
+                    day,
+                    rng.choice(CATEGORIES),
+                    rng.choice(CHANNELS),
+                    rng.choice(REGIONS),
+                    "bench",
+                )
+            )
+            made += 1
+        batches.append(rows)
+        day += timedelta(days=1)
+    return batches
+
+
+def body(rows: list[Row]) -> bytes:
+    events: list[dict[str, Any]] = [
+        {
+            "event_id": r[0],
+            "metric": r[1],
+            "value": str(r[2]),
+            "occurred_at": r[3].isoformat(),
+            "dims": {"category": r[5], "channel": r[6], "region": r[7]},
+            "source": r[8],
+        }
+        for r in rows
+    ]
+    return json.dumps({"events": events}, separators=(",", ":")).encode()
+
+
+async def push_all(url: str, token: str, bodies: list[bytes], clients: int) -> float:
+    queue = list(reversed(bodies))
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    async def client_loop(client: httpx.AsyncClient) -> None:
+        while queue:
+            payload = queue.pop()
+            response = await client.post(f"{url}/v1/events", content=payload, headers=headers)
+            response.raise_for_status()
+            answer = response.json()
+            if answer["rejected"]:
+                raise RuntimeError(answer["rejected"][:3])
+
+    async with httpx.AsyncClient(timeout=300, limits=httpx.Limits(max_connections=clients)) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(client_loop(client) for _ in range(clients)))
+        return time.perf_counter() - started
+
+
+async def copy_all(database_url: str, batches: list[list[Row]], clients: int) -> float:
+    dsn = asyncpg_dsn(database_url)
+    setup = await asyncpg.connect(dsn)
+    await setup.execute(
+        """
+        drop table if exists public.bench_raw_events;
+        create table public.bench_raw_events (
+            event_id text, metric text, value numeric, occurred_at timestamptz, business_day date,
+            category text, channel text, region text, source text)
+        """
+    )
+    await setup.close()
+    connections = [await asyncpg.connect(dsn) for _ in range(clients)]
+    queue = list(reversed(batches))
+
+    async def copy_loop(conn: asyncpg.Connection) -> None:
+        while queue:
+            rows = queue.pop()
+            await conn.copy_records_to_table("bench_raw_events", records=rows, schema_name="public")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(copy_loop(c) for c in connections))
+    elapsed = time.perf_counter() - started
+    await connections[0].execute("drop table public.bench_raw_events")
+    for conn in connections:
+        await conn.close()
+    return elapsed
+
+
+async def timed_post(url: str, token: str, payload: bytes) -> tuple[float, dict[str, Any]]:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    async with httpx.AsyncClient(timeout=300) as client:
+        started = time.perf_counter()
+        response = await client.post(f"{url}/v1/events", content=payload, headers=headers)
+        elapsed = time.perf_counter() - started
+    response.raise_for_status()
+    return elapsed, response.json()
+
+
+def main(args: argparse.Namespace) -> None:
+    with metrics_service(args.database_url, args.url, args.token, args.workers) as running:
+        lines = asyncio.run(measure(args, running))
+    print("\n".join(lines))
+    if args.write:
+        command = "python bench/ingest.py " + " ".join(sys.argv[1:])
+        heading = f"Ingest ({args.workers} worker{'s' if args.workers > 1 else ''})"
+        write_section(heading, f"`{command.strip()}`\n\n" + "\n".join(lines))
+
+
+async def measure(args: argparse.Namespace, running: Running) -> list[str]:
+    run = f"r{int(time.time())}"
+    batches = generate(args.events, args.batch, run)
+    bodies = [body(b) for b in batches]
+    megabytes = sum(len(b) for b in bodies) / 2**20
+    pg = await postgres_version(running.database_url)
+
+    # Warm-up: partitions, prepared statements, connection pools.
+    warm = generate(args.batch, args.batch, f"{run}w")
+    await push_all(running.metrics_url, running.token, [body(warm[0])], 1)
+
+    http_seconds = await push_all(running.metrics_url, running.token, bodies, args.clients)
+    copy_seconds = await copy_all(running.database_url, batches, args.clients)
+
+    fresh = generate(args.batch, args.batch, f"{run}f")[0]
+    fresh_body = body(fresh)
+    first_seconds, first_answer = await timed_post(running.metrics_url, running.token, fresh_body)
+    again_seconds, again_answer = await timed_post(running.metrics_url, running.token, fresh_body)
+    assert first_answer["accepted"] == len(fresh) and again_answer["duplicates"] == len(fresh)
+
+    http_rate = args.events / http_seconds
+    copy_rate = args.events / copy_seconds
+    lines = [
+        f"- machine: {machine(pg)}",
+        f"- data: {args.events:,} events in batches of {args.batch:,} ({megabytes:.1f} MiB of JSON), "
+        f"{args.clients} concurrent clients, {args.workers} metrics worker(s)",
+        f"- HTTP ingest: {http_rate:,.0f} events/s ({http_seconds:.1f} s)",
+        f"- raw asyncpg COPY of the same rows into a bare table, {args.clients} connections: "
+        f"{copy_rate:,.0f} rows/s ({copy_seconds:.1f} s)",
+        f"- HTTP ingest / raw COPY: {http_rate / copy_rate:.0%}",
+        f"- one batch of {len(fresh):,} alone: first push {first_seconds * 1000:.0f} ms, "
+        f"re-sent (all duplicates) {again_seconds * 1000:.0f} ms "
+        f"({again_seconds / first_seconds:.0%} of the first)",
+    ]
+    return lines
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=300_000)
+    parser.add_argument("--batch", type=int, default=5_000)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of the metrics service")
+    parser.add_argument("--url", help="a running metrics service (default: start one)")
+    parser.add_argument("--token", help="with --url: an ingest API key or an admin JWT")
+    parser.add_argument("--database-url", help="server to use (default: DATABASE_URL or embedded)")
+    parser.add_argument("--write", action="store_true", help="record the figures in docs/benchmarks.md")
+    main(parser.parse_args())
