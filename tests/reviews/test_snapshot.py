@@ -208,3 +208,18 @@ def test_a_snapshot_costs_the_same_calls_for_one_target_or_many(api: Api, unique
     many_targets, many_metrics = snapshot_calls("many")
     assert one_targets.count("POST /v1/progress") == 1
     assert (many_targets, many_metrics) == (one_targets, one_metrics)
+
+
+def test_a_snapshot_may_be_taken_as_of_a_day_inside_the_quarter_only(world: dict[str, Any]) -> None:
+    s, rid = world["s"], world["review"]["id"]
+    api = s.reviews_api()
+    problem(
+        api.post(f"/v1/reviews/{rid}/snapshot", json={"as_of": "2025-07-01"}), 422, "as_of_outside_quarter"
+    )
+    review = ok(api.post(f"/v1/reviews/{rid}/snapshot", json={"as_of": "2025-05-05"}))
+    assert review["snapshot"]["as_of"] == "2025-05-05"
+    gmv = item_of(review, world["gmv"]["id"])
+    # Mid-period the plan is what the progress module expected by then (seasonal: last year's
+    # sales all came on 10 May, so nothing was expected by the 5th), not the whole target.
+    assert Decimal(gmv["target_value"]) == 1000
+    assert (Decimal(gmv["planned"]), Decimal(gmv["actual"]), Decimal(gmv["variance"])) == (0, 0, 0)

@@ -18,6 +18,7 @@ from services.reviews.reviews.schemas import (
     ReviewCreate,
     ReviewOut,
     ReviewSummary,
+    SnapshotRequest,
 )
 from services.reviews.reviews.upstream import Downstream
 from shared.api import problem_responses, v1_router
@@ -85,13 +86,18 @@ async def get_review(
     responses=problem_responses(404, 409, 503),
 )
 async def take_snapshot(
-    review_id: uuid.UUID, principal: ReviewWriter, session: Session, upstream: Downstream
+    review_id: uuid.UUID,
+    principal: ReviewWriter,
+    session: Session,
+    upstream: Downstream,
+    body: SnapshotRequest | None = None,
 ) -> ReviewOut:
     """Every target active in the quarter with target, actual, attainment, variance and health
     as of the quarter end (or today while it runs), attributed by dimension and, for GMV, by
     driver; plus the scorecard. Retaking it while draft replaces it and lists what moved in
-    `changes`. A finalized review answers 409 `review_finalized`."""
-    return await service.take_snapshot(session, principal, upstream, review_id)
+    `changes`. A finalized review answers 409 `review_finalized`. An `as_of` inside the quarter
+    may be given (422 `as_of_outside_quarter` otherwise)."""
+    return await service.take_snapshot(session, principal, upstream, review_id, body.as_of if body else None)
 
 
 @router.get(

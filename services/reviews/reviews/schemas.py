@@ -19,6 +19,13 @@ class ReviewCreate(BaseModel):
     )
 
 
+class SnapshotRequest(BaseModel):
+    as_of: date | None = Field(
+        None,
+        description="A day inside the quarter; defaults to the quarter's last day, or today while it runs.",
+    )
+
+
 class AttributionPart(BaseModel):
     value: str | None = Field(description="The child (e.g. a category); null is the rest no child explains.")
     target: Decimal = Field(description="The child's planned value to date.")

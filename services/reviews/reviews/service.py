@@ -224,14 +224,27 @@ async def get_review(
 # ---- snapshot -----------------------------------------------------------------------------------
 
 
-def _as_of(quarter: Period, timezone: str) -> date:
-    """The quarter's last day, or today (in the plan's time zone) while the quarter runs."""
+def _as_of(quarter: Period, timezone: str, requested: date | None) -> date:
+    """The quarter's last day, or today (in the plan's time zone) while the quarter runs; a
+    requested day must lie inside the quarter."""
+    if requested is not None:
+        if not quarter.start <= requested <= quarter.end:
+            raise Problem(
+                422,
+                "as_of_outside_quarter",
+                f"as_of {requested.isoformat()} is not inside {quarter}.",
+            )
+        return requested
     today = datetime.now(zone(timezone)).date()
     return min(quarter.end, today)
 
 
 async def take_snapshot(
-    session: AsyncSession, principal: Principal, upstream: Upstream, review_id: uuid.UUID
+    session: AsyncSession,
+    principal: Principal,
+    upstream: Upstream,
+    review_id: uuid.UUID,
+    requested_as_of: date | None = None,
 ) -> ReviewOut:
     review = await _load(session, review_id)
     _require_draft(review)
@@ -240,7 +253,9 @@ async def take_snapshot(
     # one catalogue and one metrics query batch — whatever the number of targets.
     await session.rollback()
     plan = await upstream.plan(plan_id)
-    as_of = _as_of(parse_quarter(quarter), plan.get("timezone") or get_settings().business_tz)
+    as_of = _as_of(
+        parse_quarter(quarter), plan.get("timezone") or get_settings().business_tz, requested_as_of
+    )
     targets = await upstream.targets_active_in(plan_id, quarter)
     progress = await upstream.progress(plan_id, quarter, as_of)
     catalogue = await upstream.catalogue()
