@@ -181,6 +181,10 @@ def create_service_app(
     app.openapi = openapi  # type: ignore[method-assign]
 
     # Outermost first: the request id must exist before the size check answers.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        read_timeout_seconds=settings.body_read_timeout_seconds,
+    )
     app.add_middleware(RequestContextMiddleware, service=name)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
@@ -82,11 +83,13 @@ class RequestContextMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuses bodies over the limit with 413, by Content-Length or while streaming (chunked)."""
+    """Refuses bodies over the limit with 413, by Content-Length or while streaming (chunked),
+    and bodies that take longer than the read timeout to arrive (slow-body attacks) with 408."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, read_timeout_seconds: float = 30.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.read_timeout_seconds = read_timeout_seconds
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         import json
@@ -128,10 +131,21 @@ class BodySizeLimitMiddleware:
 
         received = 0
         response_started = False
+        deadline: float | None = None
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, deadline
+            loop = asyncio.get_running_loop()
+            if deadline is None:
+                deadline = loop.time() + self.read_timeout_seconds
+            try:
+                # One deadline for the whole body, so a trickle of bytes cannot hold a worker.
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise HTTPException(
+                    408, f"The request body did not arrive within {self.read_timeout_seconds:g} seconds."
+                ) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     dev_token_ttl_seconds: int = 8 * 3600
 
     max_body_bytes: int = 16 * 1024 * 1024
+    body_read_timeout_seconds: float = 30.0
     max_events_per_batch: int = 10_000
     max_tasks_per_batch: int = 10_000
     page_size_default: int = 50

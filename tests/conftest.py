@@ -27,6 +27,7 @@ from shared.settings import Settings
 from shared.stack import Stack
 
 TEST_JWT_SECRET = "pacer-test-secret-0123456789abcdef0123456789"
+BODY_READ_TIMEOUT_SECONDS = 3
 
 
 def free_port() -> int:
@@ -78,6 +79,7 @@ def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             "PACER_ENVIRONMENT": "development",
             "PACER_LOG_LEVEL": "INFO",
             "PACER_HTTP_TIMEOUT_SECONDS": "10",
+            "PACER_BODY_READ_TIMEOUT_SECONDS": str(BODY_READ_TIMEOUT_SECONDS),
         },
     )
     running.start()
