@@ -169,7 +169,7 @@ class RiskInput:
     likelihood: int
     impact: int
     mitigation: str | None = None
-    owner: str | None = strawberry.field(default=None, description="The owning department.")
+    owner_department: str | None = None
     status: str | None = None
     target_ids: list[strawberry.ID] | None = None
 
@@ -180,7 +180,7 @@ class RiskInput:
             likelihood=self.likelihood,
             impact=self.impact,
             mitigation=self.mitigation,
-            owner=self.owner,
+            owner_department=self.owner_department,
             status=self.status,
             target_ids=[str(t) for t in self.target_ids] if self.target_ids is not None else None,
         )
@@ -198,8 +198,9 @@ class FindingInput:
 class ActionItemInput:
     title: str
     department: str
-    due_on: date
-    owner: str | None = None
+    due_on: date | None = None
+    assignee: str | None = None
+    description: str | None = None
     finding_id: strawberry.ID | None = None
 
 
@@ -358,7 +359,8 @@ class Mutation:
             title=input.title,
             department=input.department,
             due_on=input.due_on,
-            owner=input.owner,
+            assignee=input.assignee,
+            description=input.description,
             finding_id=str(input.finding_id) if input.finding_id else None,
         )
         return ActionItem.from_json(

@@ -43,7 +43,7 @@ class Query:
     async def metric_definitions(self, info: GatewayInfo) -> list[MetricDefinition] | None:
         return [MetricDefinition.from_json(raw) for raw in await info.context.loaders.catalogue()]
 
-    @strawberry.field(description="Who changed an entity, when and how, newest last.")
+    @strawberry.field(description="Who changed an entity, when and how, in the owning service's order.")
     async def audit_trail(
         self, info: GatewayInfo, entity: EntityRef, first: int | None = None, after: str | None = None
     ) -> AuditConnection | None:

@@ -120,8 +120,9 @@ class Finding:
 class ActionItem:
     id: strawberry.ID
     title: str
+    description: str | None
     department: str | None
-    owner: str | None
+    assignee: str | None
     due_on: date | None
     finding_id: strawberry.ID | None
     status: str | None
@@ -132,8 +133,9 @@ class ActionItem:
         return cls(
             id=strawberry.ID(str(raw["id"])),
             title=raw.get("title") or "",
+            description=raw.get("description"),
             department=raw.get("department"),
-            owner=raw.get("owner"),
+            assignee=raw.get("assignee"),
             due_on=day(raw.get("due_on")),
             finding_id=opt_id(raw.get("finding_id")),
             status=raw.get("status"),

@@ -90,8 +90,9 @@ class Risk:
     category: str
     likelihood: int | None
     impact: int | None
+    score: int | None = strawberry.field(description="likelihood × impact (1–25).")
     mitigation: str | None
-    owner: str | None = strawberry.field(description="The owning department.")
+    owner_department: str | None
     status: str
     target_ids: list[strawberry.ID]
     version: int | None
@@ -105,8 +106,9 @@ class Risk:
             category=raw.get("category") or "",
             likelihood=raw.get("likelihood"),
             impact=raw.get("impact"),
+            score=raw.get("score"),
             mitigation=raw.get("mitigation"),
-            owner=raw.get("owner") or raw.get("owner_department"),
+            owner_department=raw.get("owner_department"),
             status=raw.get("status") or "",
             target_ids=ids(raw.get("target_ids")),
             version=raw.get("version"),

@@ -1,0 +1,313 @@
+"""Gateway dashboard benchmark: one GraphQL query for a plan of 200 targets over millions of events.
+
+    python bench/dashboard.py                  # 5 000 000 events, 50 timed runs
+    python bench/dashboard.py --events 200000  # a quick run
+
+Starts its own PostgreSQL (embedded, or the server in DATABASE_URL) with a fresh database, the
+three services and the gateway as real processes (exactly as `pacer run`), loads the events
+straight into the metrics tables with set-based SQL (the same rows and rollups the ingest API
+writes, without the HTTP round trips), creates a plan of 200 targets through the REST API, then
+times the dashboard query through the gateway. It prints the machine, the data size, p50/p95
+and the calls each service answered per query, and writes them into docs/benchmarks.md under
+`## Gateway dashboard`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import re
+import socket
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+import psutil
+from prometheus_client.parser import text_string_to_metric_families
+
+from shared.auth import Role, mint_dev_token
+from shared.database_server import drop_database, ensure_database, start_embedded, with_database
+from shared.db import asyncpg_dsn
+from shared.migrate import upgrade
+from shared.settings import Settings
+from shared.stack import Stack
+
+ROOT = Path(__file__).resolve().parents[1]
+JWT_SECRET = "pacer-bench-secret-0123456789abcdef0123456789"
+TARGETS = 200
+CHUNK = 1_000_000
+AS_OF = "2025-06-30"
+
+DASHBOARD = """
+query Dashboard($id: ID!, $asOf: Date!) {
+  plan(id: $id) {
+    code
+    name
+    targets {
+      id
+      name
+      targetValue
+      scope { category }
+      metric { key name unit direction }
+      progress(asOf: $asOf) {
+        actual expectedToDate attainment pace forecast forecastLow forecastHigh health stale
+      }
+      series(bucket: MONTH) { start end value }
+      children { id }
+    }
+  }
+}
+"""
+
+# Events over 2024 and 2025 (last year gives the seasonal profile), three base metrics,
+# 200 categories x 5 channels x 6 regions, generated inside PostgreSQL.
+_GENERATE = """
+insert into metrics.events
+    (event_id, metric, value, occurred_at, business_day, category, channel, region, source)
+select 'bench-' || i,
+       m.metric,
+       case m.metric when 'gmv' then round(50 + ((i * 37) % 5000) / 10.0, 2)
+                     when 'orders' then 1 + (i % 3)
+                     else 5 + (i % 7) end,
+       ts,
+       (ts at time zone $3)::date,
+       'c-' || lpad(((i / 3) % 200)::text, 3, '0'),
+       (array['app', 'web', 'mini', 'store', 'partner'])[1 + (i / 600) % 5],
+       (array['east', 'north', 'south', 'west', 'central', 'northeast'])[1 + (i / 3000) % 6],
+       'bench'
+from generate_series($1::bigint, $2::bigint) as i,
+     lateral (select (array['gmv', 'orders', 'uv'])[1 + (i % 3)::int] as metric) as m,
+     lateral (select timestamptz '2024-01-01 00:00+00'
+                     + ((i * 7919) % (730 * 86400)) * interval '1 second' as ts) as t
+"""
+
+_ROLLUPS = (
+    "insert into metrics.event_ids (event_id, content_hash) "
+    "select event_id, sha256(convert_to(event_id, 'UTF8')) from metrics.events where source = 'bench'",
+    """insert into metrics.daily_rollups
+        (metric, business_day, category, channel, region, total, event_count, last_event_at)
+       select metric, business_day, category, channel, region, sum(value), count(*), max(occurred_at)
+       from metrics.events group by metric, business_day, category, channel, region""",
+    """insert into metrics.daily_totals (metric, business_day, total, event_count, last_event_at)
+       select metric, business_day, sum(value), count(*), max(occurred_at)
+       from metrics.events group by metric, business_day""",
+    """insert into metrics.latest_events (metric, category, channel, region, last_event_at)
+       select metric, category, channel, region, max(occurred_at)
+       from metrics.events group by metric, category, channel, region""",
+    "analyze metrics.events",
+    "analyze metrics.daily_rollups",
+    "analyze metrics.daily_totals",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def load_events(database_url: str, count: int, business_tz: str) -> dict[str, int]:
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        started = time.perf_counter()
+        for first in range(1, count + 1, CHUNK):
+            last = min(first + CHUNK - 1, count)
+            await conn.execute(_GENERATE, first, last, business_tz)
+            print(f"  events {last:>10,} / {count:,}  ({time.perf_counter() - started:5.1f} s)", flush=True)
+        for statement in _ROLLUPS:
+            await conn.execute(statement)
+        print(f"  rollups built ({time.perf_counter() - started:5.1f} s)", flush=True)
+        return {
+            "events": int(await conn.fetchval("select count(*) from metrics.events")),
+            "daily_rollups": int(await conn.fetchval("select count(*) from metrics.daily_rollups")),
+        }
+    finally:
+        await conn.close()
+
+
+def create_plan(targets: httpx.Client) -> str:
+    code = f"bench-{uuid.uuid4().hex[:8]}"
+    response = targets.post(
+        "/v1/plans", json={"code": code, "name": "Benchmark year", "fiscal_year": 2025, "status": "active"}
+    )
+    response.raise_for_status()
+    plan_id = str(response.json()["id"])
+    for i in range(TARGETS):
+        metric, value = [
+            ("gmv", "400000"),
+            ("gmv", "350000"),
+            ("orders", "3000"),
+            ("conversion_rate", "0.35"),
+        ][i % 4]
+        response = targets.post(
+            f"/v1/plans/{plan_id}/targets",
+            json={
+                "name": f"{metric} c-{i:03d}",
+                "metric": metric,
+                "scope": {"category": f"c-{i:03d}"},
+                "period": "2025",
+                "kind": "absolute",
+                "target_value": value,
+                "department": "marketing",
+            },
+        )
+        response.raise_for_status()
+    return plan_id
+
+
+def answered(stack: Stack, service: str) -> int:
+    text = httpx.get(f"{stack.url(service)}/metrics", timeout=10).text
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if (
+                sample.name == "pacer_http_requests_total"
+                and sample.labels.get("service") == service
+                and sample.labels.get("route") not in ("/metrics", "/healthz", "/readyz")
+            ):
+                total += sample.value
+    return int(total)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = psutil.virtual_memory().total / 2**30
+    return (
+        f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} logical CPUs, "
+        f"{memory:.0f} GiB RAM, Python {platform.python_version()}"
+    )
+
+
+def write_section(section: str) -> Path:
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(r"^## Gateway dashboard\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section, text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text.rstrip("\n") + "\n")
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=5_000_000, help="metric events to load (default 5 M)")
+    parser.add_argument("--runs", type=int, default=50, help="timed dashboard queries (default 50)")
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    args = parser.parse_args()
+
+    settings = Settings(jwt_secret=JWT_SECRET, database_url=None)
+    workdir = Path(tempfile.mkdtemp(prefix="pacer-bench-"))
+    embedded = None
+    admin_url = os.environ.get("DATABASE_URL")
+    if not admin_url:
+        embedded = start_embedded(workdir / "pg")
+        admin_url = embedded.admin_url
+    database = f"pacer_bench_{uuid.uuid4().hex[:8]}"
+    ensure_database(admin_url, database)
+    database_url = with_database(admin_url, database)
+    stack = Stack(
+        database_url=database_url,
+        ports={name: free_port() for name in ("gateway", "targets", "metrics", "reviews")},
+        log_dir=workdir,
+        # A generous timeout: the benchmark measures slow answers instead of turning them into errors.
+        extra_env={
+            "PACER_JWT_SECRET": JWT_SECRET,
+            "PACER_LOG_LEVEL": "WARNING",
+            "PACER_HTTP_TIMEOUT_SECONDS": "120",
+        },
+    )
+    try:
+        upgrade(database_url)
+        print(f"Loading {args.events:,} events …", flush=True)
+        sizes = asyncio.run(load_events(database_url, args.events, settings.business_tz))
+        stack.start()
+        stack.wait_ready(timeout=120)
+        token = mint_dev_token(settings, subject="bench", role=Role.PLANNER)
+        headers = {"Authorization": f"Bearer {token}"}
+        with (
+            httpx.Client(base_url=stack.url("targets"), headers=headers, timeout=60) as targets,
+            httpx.Client(base_url=stack.url("gateway"), headers=headers, timeout=60) as gateway,
+        ):
+            print(f"Creating a plan of {TARGETS} targets …", flush=True)
+            plan_id = create_plan(targets)
+            payload = {"query": DASHBOARD, "variables": {"id": plan_id, "asOf": AS_OF}}
+            for _ in range(args.warmup):
+                gateway.post("/graphql", json=payload).raise_for_status()
+            before = {name: answered(stack, name) for name in ("targets", "metrics", "reviews")}
+            timings: list[float] = []
+            reported: dict[str, int] = {}
+            for _ in range(args.runs):
+                started = time.perf_counter()
+                response = gateway.post("/graphql", json=payload)
+                timings.append((time.perf_counter() - started) * 1000)
+                response.raise_for_status()
+                body = response.json()
+                if body.get("errors"):
+                    raise SystemExit(f"the dashboard answered errors: {body['errors'][:3]}")
+                assert len(body["data"]["plan"]["targets"]) == TARGETS
+                reported = body["extensions"]["upstreamCalls"]
+            after = {name: answered(stack, name) for name in before}
+        per_query = {name: (after[name] - before[name]) / args.runs for name in before}
+    finally:
+        stack.stop()
+        drop_database(admin_url, database)
+        if embedded is not None:
+            embedded.stop()
+
+    p50, p95 = statistics.median(timings), percentile(timings, 0.95)
+    calls = ", ".join(f"{name} {reported.get(name, 0)}" for name in ("targets", "metrics", "reviews"))
+    answered_line = ", ".join(f"{name} {count:g}" for name, count in per_query.items())
+    database_kind = "embedded" if embedded is not None else "from DATABASE_URL"
+    command = "python bench/dashboard.py" + (f" --events {args.events}" if args.events != 5_000_000 else "")
+    section = f"""## Gateway dashboard
+
+One GraphQL query for a whole planning page: a plan of {TARGETS} targets (gmv, orders and
+conversion rate by category), each with its metric definition, progress as of {AS_OF}
+(seasonal expectation from the previous year), a monthly series over 2025 and its children.
+
+- Command: `{command}` ({args.runs} timed runs after {args.warmup} warm-ups, one client, sequential)
+- Machine: {machine()}
+- Data: {sizes["events"]:,} metric events over 2024–2025 ({sizes["daily_rollups"]:,} daily rollup rows),
+  {TARGETS} targets; PostgreSQL {database_kind}, every process one uvicorn worker
+- Latency through the gateway: **p50 {p50:.1f} ms, p95 {p95:.1f} ms** (goal: p95 ≤ 150 ms)
+- Calls the gateway sends per query (its `upstreamCalls` extension): {calls}
+- Requests each service answered per query (their Prometheus counters, including the targets
+  service's own batched call to metrics for progress): {answered_line}
+
+The number of calls does not grow with the number of targets: progress is one
+`POST /v1/progress`, every series one `POST /v1/query`, the metric definitions one
+`GET /v1/metrics` and the targets with their children one `GET /v1/plans/{{id}}/targets`
+(`tests/gateway/test_dashboard.py` checks this at 1, 10 and 200 targets).
+"""
+    print()
+    print(section)
+    if not args.no_write:
+        print(f"written to {write_section(section)}")
+
+
+if __name__ == "__main__":
+    main()
