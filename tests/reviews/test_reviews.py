@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -34,6 +35,16 @@ def test_a_second_review_of_the_same_quarter_is_refused_naming_the_first(scenari
     )
     body = problem(again, 409, "review_exists")
     assert body["existing_id"] == first["id"]
+
+
+def test_concurrent_opens_of_one_quarter_yield_one_review(scenario: Scenario) -> None:
+    body = {"plan_id": scenario.plan_id, "quarter": "2025Q4"}
+    clients = [scenario.reviews_api() for _ in range(5)]
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        answers = list(pool.map(lambda c: c.post("/v1/reviews", json=body), clients))
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409, 409], [a.text for a in answers]
+    created = next(a.json() for a in answers if a.status_code == 201)
+    assert {a.json()["existing_id"] for a in answers if a.status_code == 409} == {created["id"]}
 
 
 def test_an_unknown_plan_is_refused_with_plan_not_found(api: Api) -> None:
