@@ -24,6 +24,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
@@ -161,6 +162,46 @@ def create_plan(targets: httpx.Client) -> str:
     return plan_id
 
 
+def time_call(send: Callable[[], httpx.Response], runs: int = 5) -> float:
+    """Median milliseconds of a direct call to a service."""
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        send().raise_for_status()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def breakdown(stack: Stack, headers: dict[str, str], plan_id: str) -> dict[str, float]:
+    """The two batched calls the dashboard waits for, sent directly to the services."""
+    with (
+        httpx.Client(base_url=stack.url("targets"), headers=headers, timeout=300) as targets,
+        httpx.Client(base_url=stack.url("metrics"), headers=headers, timeout=300) as metrics,
+    ):
+        rows = targets.get(f"/v1/plans/{plan_id}/targets", params={"limit": 500}).json()["items"]
+        progress = {"as_of": AS_OF, "target_ids": [row["id"] for row in rows]}
+        queries = {
+            "queries": [
+                {
+                    "id": str(i),
+                    "metric": row["metric"],
+                    "start": row["starts_on"],
+                    "end": row["ends_on"],
+                    "filters": {k: v for k, v in row["scope"].items() if v is not None},
+                    "bucket": "month",
+                }
+                for i, row in enumerate(rows)
+            ]
+        }
+        return {
+            "targets POST /v1/progress": time_call(lambda: targets.post("/v1/progress", json=progress)),
+            "metrics POST /v1/query": time_call(lambda: metrics.post("/v1/query", json=queries)),
+            "targets GET /v1/plans/{id}/targets": time_call(
+                lambda: targets.get(f"/v1/plans/{plan_id}/targets", params={"limit": 500})
+            ),
+        }
+
+
 def answered(stack: Stack, service: str) -> int:
     text = httpx.get(f"{stack.url(service)}/metrics", timeout=10).text
     total = 0.0
@@ -272,14 +313,18 @@ def main() -> None:
                 reported = body["extensions"]["upstreamCalls"]
             after = {name: answered(stack, name) for name in before}
         per_query = {name: (after[name] - before[name]) / args.runs for name in before}
+        parts = breakdown(stack, headers, plan_id)
     finally:
-        stack.stop()
-        drop_database(admin_url, database)
-        if embedded is not None:
-            embedded.stop()
+        try:
+            stack.stop()
+            drop_database(admin_url, database)
+        finally:
+            if embedded is not None:
+                embedded.stop()
 
     p50, p95 = statistics.median(timings), percentile(timings, 0.95)
     calls = ", ".join(f"{name} {reported.get(name, 0)}" for name in ("targets", "metrics", "reviews"))
+    parts_line = "; ".join(f"{name} {ms:.0f} ms" for name, ms in parts.items())
     answered_line = ", ".join(f"{name} {count:g}" for name, count in per_query.items())
     database_kind = "embedded" if embedded is not None else "from DATABASE_URL"
     command = "python bench/dashboard.py" + (f" --events {args.events}" if args.events != 5_000_000 else "")
@@ -297,6 +342,9 @@ conversion rate by category), each with its metric definition, progress as of {A
 - Calls the gateway sends per query (its `upstreamCalls` extension): {calls}
 - Requests each service answered per query (their Prometheus counters, including the targets
   service's own batched call to metrics for progress): {answered_line}
+- Where the time goes (the same batched calls sent straight to the services, median of 5):
+  {parts_line}. The gateway sends progress and series concurrently, so a dashboard takes
+  about the slower of the two plus the plan and target reads.
 
 The number of calls does not grow with the number of targets: progress is one
 `POST /v1/progress`, every series one `POST /v1/query`, the metric definitions one

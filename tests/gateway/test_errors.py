@@ -56,3 +56,24 @@ def test_a_duplicate_plan_code_is_the_services_conflict_code(api: Api, unique: s
     assert again["data"] == {"createPlan": None}
     assert again["errors"][0]["extensions"]["status"] == 409
     assert again["errors"][0]["extensions"]["problemCode"] == "plan_code_taken"
+
+
+def test_an_api_key_is_passed_on_and_the_service_applies_its_scopes(api: Api, unique: str) -> None:
+    created = api.client("targets", role="admin").post(
+        "/v1/api-keys", json={"name": f"bi-{unique}", "scopes": ["read"]}
+    )
+    assert created.status_code == 201, created.text
+    key_client = api.client("gateway", token=created.json()["key"])
+    assert "errors" not in gql(key_client, "{ plans(first: 1) { nextCursor } }")
+    refused = gql(
+        key_client,
+        f'mutation {{ createPlan(input: {{code: "key-{unique}", name: "x", fiscalYear: 2025}}) {{ id }} }}',
+    )
+    assert error_codes(refused) == ["FORBIDDEN"]
+
+
+def test_a_revoked_or_unknown_api_key_is_refused_by_the_service_not_answered_with_data(api: Api) -> None:
+    body = gql(api.client("gateway", token="pk_000000000000_not-a-real-secret"), "{ plans { nextCursor } }")
+    assert body["data"] == {"plans": None}
+    assert error_codes(body) == ["INVALID_API_KEY"]
+    assert body["errors"][0]["extensions"]["status"] == 401
