@@ -124,9 +124,10 @@ def test_a_resnapshot_replaces_the_snapshot_and_says_what_moved(world: dict[str,
     s, rid = world["s"], world["review"]["id"]
     first = s.snapshot(rid)
     assert first["changes"] is None
+    assert s.snapshot(rid)["changes"] == []  # retaken with nothing new: nothing moved
     s.push(("gmv", "2025-06-01", 100, {"category": world["b"], "channel": "web"}))
     second = s.snapshot(rid)
-    assert second["version"] == first["version"] + 1
+    assert second["version"] == first["version"] + 2
     moved = {(c["target_id"], c["field"]): c for c in second["changes"]}
     actual = moved[(world["gmv"]["id"], "actual")]
     assert (Decimal(actual["from"]), Decimal(actual["to"])) == (800, 900)

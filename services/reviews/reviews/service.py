@@ -78,9 +78,11 @@ def _review_out(review: Review, findings: list[FindingOut], items: list[ActionIt
         scorecard=(
             {k: ScoreOut.model_validate(v) for k, v in review.scorecard.items()} if review.scorecard else None
         ),
-        changes=[Change.model_validate(c) for c in review.snapshot_changes]
-        if review.snapshot_changes
-        else None,
+        changes=(
+            [Change.model_validate(c) for c in review.snapshot_changes]
+            if review.snapshot_changes is not None
+            else None
+        ),
         findings=findings,
         action_items=items,
         created_by=review.created_by,
@@ -267,14 +269,17 @@ async def take_snapshot(
     review = await _load(session, review_id, lock=True)
     _require_draft(review)
     previous = Snapshot.model_validate(review.snapshot) if review.snapshot else None
-    changes = snapshot.diff_items(previous.items, items) if previous else []
+    # None after a first snapshot; a list (possibly empty: nothing moved) after a retake.
+    changes = snapshot.diff_items(previous.items, items) if previous else None
     before = {
         "as_of": previous.as_of if previous else None,
         "targets": len(previous.items) if previous else 0,
     }
     review.snapshot = taken.model_dump(mode="json")
     review.scorecard = {k: v.model_dump(mode="json") for k, v in snapshot.score(items).items()}
-    review.snapshot_changes = [c.model_dump(mode="json", by_alias=True) for c in changes]
+    review.snapshot_changes = (
+        None if changes is None else [c.model_dump(mode="json", by_alias=True) for c in changes]
+    )
     _touch(review)
     await audit.record(
         session,
@@ -284,7 +289,7 @@ async def take_snapshot(
         entity_id=review.id,
         action="resnapshot" if previous else "snapshot",
         before=before,
-        after={"as_of": as_of, "targets": len(items), "changes": len(changes)},
+        after={"as_of": as_of, "targets": len(items), "changes": len(changes or [])},
     )
     await session.commit()
     return await _full(session, review)
