@@ -323,7 +323,8 @@ def upgrade() -> None:
             total numeric not null,
             event_count bigint not null,
             last_event_at timestamptz not null,
-            primary key (metric, business_day, category, channel, region)
+            -- total is carried in the index so range reads need not visit the heap.
+            primary key (metric, business_day, category, channel, region) include (total)
         )
         """
     )
@@ -336,7 +337,23 @@ def upgrade() -> None:
             total numeric not null,
             event_count bigint not null,
             last_event_at timestamptz not null,
-            primary key (metric, business_day)
+            primary key (metric, business_day) include (total)
+        )
+        """
+    )
+    # The same sums by one dimension at a time: a read filtered or grouped by a single
+    # dimension (the common target scope) is one contiguous index range per value.
+    op.execute(
+        f"""
+        create table {SCHEMA}.daily_dimension_rollups (
+            metric text not null,
+            dimension text not null,
+            value text not null,
+            business_day date not null,
+            total numeric not null,
+            event_count bigint not null,
+            last_event_at timestamptz not null,
+            primary key (metric, dimension, value, business_day) include (total)
         )
         """
     )
@@ -351,6 +368,31 @@ def upgrade() -> None:
             last_event_at timestamptz not null,
             primary key (metric, category, channel, region)
         )
+        """
+    )
+    # Rebuilds every rollup from the raw events (after a bulk load that bypassed the API).
+    op.execute(
+        f"""
+        create function {SCHEMA}.rebuild_rollups() returns void language sql as $$
+            truncate {SCHEMA}.daily_rollups, {SCHEMA}.daily_totals, {SCHEMA}.daily_dimension_rollups,
+                     {SCHEMA}.latest_events;
+            insert into {SCHEMA}.daily_rollups
+                select metric, business_day, category, channel, region, sum(value), count(*), max(occurred_at)
+                from {SCHEMA}.events group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5;
+            insert into {SCHEMA}.daily_totals
+                select metric, business_day, sum(value), count(*), max(occurred_at)
+                from {SCHEMA}.events group by 1, 2 order by 1, 2;
+            insert into {SCHEMA}.daily_dimension_rollups
+                select metric, dimension, dimension_value, business_day,
+                       sum(value), count(*), max(occurred_at)
+                from {SCHEMA}.events
+                cross join lateral (values ('category', category), ('channel', channel), ('region', region))
+                    as d(dimension, dimension_value)
+                group by 1, 2, 3, 4 order by 1, 2, 3, 4;
+            insert into {SCHEMA}.latest_events
+                select metric, category, channel, region, max(occurred_at)
+                from {SCHEMA}.events group by 1, 2, 3, 4;
+        $$
         """
     )
 

@@ -1,8 +1,8 @@
 """Validation of pushed events, item by item, into rows ready for one set-based insert.
 
-Pure: no I/O. Each bad item is rejected with its own code; the good ones go on. Two items of
-one batch with the same event_id are one event when their content is equal (the second counts
-as a duplicate) and a `conflict` when it differs.
+Pure: no I/O. Each bad item is rejected with its own code; the good ones go on. The first
+item of a batch with a given event_id is the one offered for storing; later items reusing the
+id are judged once the stored content of that id is known (`outcome`).
 """
 
 from __future__ import annotations
@@ -68,7 +68,8 @@ class ParsedBatch:
     regions: list[str] = field(default_factory=list)
     sources: list[str | None] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
-    duplicates_in_batch: int = 0
+    # Later items of the batch reusing an event_id: (index, event_id, content hash).
+    repeats: list[tuple[int, str, bytes]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.event_ids)
@@ -185,7 +186,7 @@ def _dimension_values(raw: Any, rules: MetricRules, metric: str) -> tuple[str, s
 def validate_items(items: Iterable[Any], catalogue: Mapping[str, MetricRules], tz: str) -> ParsedBatch:
     """Checks every item; the valid ones become columns, each invalid one a rejection."""
     batch = ParsedBatch()
-    seen: dict[str, bytes] = {}
+    seen: set[str] = set()
     for index, item in enumerate(items):
         event_id: Any = None
         try:
@@ -239,21 +240,11 @@ def validate_items(items: Iterable[Any], catalogue: Mapping[str, MetricRules], t
             )
             continue
         digest = content_hash(metric, value, occurred_at, category, channel, region)
-        earlier = seen.get(event_id)
-        if earlier is not None:
-            if earlier == digest:
-                batch.duplicates_in_batch += 1
-            else:
-                batch.rejected.append(
-                    Rejection(
-                        index,
-                        event_id,
-                        "conflict",
-                        f"event_id {event_id} appears earlier in this batch with other content.",
-                    )
-                )
+        if event_id in seen:
+            # Judged after storing, against the content that event_id ends up with.
+            batch.repeats.append((index, event_id, digest))
             continue
-        seen[event_id] = digest
+        seen.add(event_id)
         batch.indexes.append(index)
         batch.event_ids.append(event_id)
         batch.hashes.append(digest)
@@ -266,6 +257,44 @@ def validate_items(items: Iterable[Any], catalogue: Mapping[str, MetricRules], t
         batch.regions.append(region)
         batch.sources.append(source or None)
     return batch
+
+
+def outcome(
+    batch: ParsedBatch, claimed: set[str], stored: Mapping[str, bytes]
+) -> tuple[int, int, list[Rejection]]:
+    """(accepted, duplicates, rejections) once the batch met the store.
+
+    An event_id's content is what this batch stored (claimed) or what was stored before; an item
+    with that content is a duplicate, an item with other content a `conflict`.
+    """
+    final: dict[str, bytes] = {}
+    rejected = list(batch.rejected)
+    duplicates = 0
+    for index, event_id, digest in zip(batch.indexes, batch.event_ids, batch.hashes, strict=True):
+        if event_id in claimed:
+            final[event_id] = digest
+            continue
+        final[event_id] = stored.get(event_id, b"")
+        if final[event_id] == digest:
+            duplicates += 1
+        else:
+            rejected.append(
+                Rejection(
+                    index,
+                    event_id,
+                    "conflict",
+                    f"event_id {event_id} was stored before with other content; it is never overwritten.",
+                )
+            )
+    for index, event_id, digest in batch.repeats:
+        if final.get(event_id) == digest:
+            duplicates += 1
+        else:
+            rejected.append(
+                Rejection(index, event_id, "conflict", f"event_id {event_id} is stored with other content.")
+            )
+    rejected.sort(key=lambda r: r.index)
+    return len(claimed), duplicates, rejected
 
 
 class CsvError(ValueError):

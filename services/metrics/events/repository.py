@@ -57,6 +57,20 @@ with input as (
     set total = t.total + excluded.total,
         event_count = t.event_count + excluded.event_count,
         last_event_at = greatest(t.last_event_at, excluded.last_event_at)
+), dimension_rollups as (
+    insert into metrics.daily_dimension_rollups as d
+        (metric, dimension, value, business_day, total, event_count, last_event_at)
+    select i.metric, x.dimension, x.dimension_value, i.business_day,
+           sum(i.value), count(*), max(i.occurred_at)
+    from inserted i
+    cross join lateral (values ('category', i.category), ('channel', i.channel), ('region', i.region))
+        as x(dimension, dimension_value)
+    group by 1, 2, 3, 4
+    order by 1, 2, 3, 4
+    on conflict (metric, dimension, value, business_day) do update
+    set total = d.total + excluded.total,
+        event_count = d.event_count + excluded.event_count,
+        last_event_at = greatest(d.last_event_at, excluded.last_event_at)
 ), latest as (
     insert into metrics.latest_events as l (metric, category, channel, region, last_event_at)
     select metric, category, channel, region, max(occurred_at)

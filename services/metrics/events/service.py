@@ -19,8 +19,8 @@ from services.metrics.events.parsing import (
     CsvError,
     MetricRules,
     ParsedBatch,
-    Rejection,
     csv_items,
+    outcome,
     validate_items,
 )
 from shared.auth import Permission, Principal
@@ -61,25 +61,8 @@ def _items_from_body(body: bytes, content_type: str, max_events: int) -> list[An
 
 async def _store(session: AsyncSession, parsed: ParsedBatch) -> dict[str, Any]:
     claimed, stored = await repository.insert_events(session, parsed)
-    rejected = list(parsed.rejected)
-    duplicates = parsed.duplicates_in_batch
-    if len(claimed) < len(parsed):
-        for index, event_id, digest in zip(parsed.indexes, parsed.event_ids, parsed.hashes, strict=True):
-            if event_id in claimed:
-                continue
-            if stored.get(event_id) == digest:
-                duplicates += 1
-            else:
-                rejected.append(
-                    Rejection(
-                        index,
-                        event_id,
-                        "conflict",
-                        f"event_id {event_id} was stored before with other content; it is never overwritten.",
-                    )
-                )
-        rejected.sort(key=lambda r: r.index)
-    return {"accepted": len(claimed), "duplicates": duplicates, "rejected": [r.as_dict() for r in rejected]}
+    accepted, duplicates, rejected = outcome(parsed, claimed, stored)
+    return {"accepted": accepted, "duplicates": duplicates, "rejected": [r.as_dict() for r in rejected]}
 
 
 async def push_events(

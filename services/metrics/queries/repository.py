@@ -13,12 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 # One row per read (`leaf`); the lateral subquery sums the matching rollup rows per day (when the
 # read needs days) and per requested dimension. Reads without filters or grouping use the
-# dimension-less daily totals, one row per day.
+# dimension-less daily totals, reads that filter or group by one dimension only the
+# per-dimension rollups, and only the others the full (metric, day, dimensions) rollups.
 _READ_ROLLUPS = text(
     """
     select q.leaf, a.day, a.category, a.channel, a.region, a.total
     from jsonb_to_recordset(cast(:reads as jsonb)) as q(
         leaf int, metric text, start_day date, end_day date, per_day bool, use_totals bool,
+        dimension text, dimension_values text[],
         by_category bool, by_channel bool, by_region bool,
         categories text[], channels text[], regions text[])
     cross join lateral (
@@ -28,12 +30,25 @@ _READ_ROLLUPS = text(
                case when q.by_region then r.region end as region,
                sum(r.total) as total
         from metrics.daily_rollups r
-        where not q.use_totals
+        where not q.use_totals and q.dimension is null
           and r.metric = q.metric
           and r.business_day between q.start_day and q.end_day
           and (q.categories is null or r.category = any(q.categories))
           and (q.channels is null or r.channel = any(q.channels))
           and (q.regions is null or r.region = any(q.regions))
+        group by 1, 2, 3, 4
+        union all
+        select case when q.per_day then d.business_day end,
+               case when q.by_category then d.value end,
+               case when q.by_channel then d.value end,
+               case when q.by_region then d.value end,
+               sum(d.total)
+        from metrics.daily_dimension_rollups d
+        where q.dimension is not null
+          and d.metric = q.metric
+          and d.dimension = q.dimension
+          and (q.dimension_values is null or d.value = any(q.dimension_values))
+          and d.business_day between q.start_day and q.end_day
         group by 1, 2, 3, 4
         union all
         select case when q.per_day then t.business_day end, null, null, null, sum(t.total)

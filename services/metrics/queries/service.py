@@ -52,13 +52,17 @@ class Read:
 
     def as_row(self, leaf: int) -> dict[str, Any]:
         filters = dict(self.filters)
+        used = set(filters) | set(self.group_by)
+        dimension = next(iter(used)) if len(used) == 1 else None
         return {
             "leaf": leaf,
             "metric": self.metric,
             "start_day": self.start,
             "end_day": self.end,
             "per_day": self.per_day,
-            "use_totals": not self.filters and not self.group_by,
+            "use_totals": not used,
+            "dimension": dimension,
+            "dimension_values": list(filters[dimension]) if dimension in filters else None,
             "by_category": "category" in self.group_by,
             "by_channel": "channel" in self.group_by,
             "by_region": "region" in self.group_by,
