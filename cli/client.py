@@ -26,14 +26,20 @@ def credential(settings: Settings, *, role: Role = Role.ADMIN) -> str:
 
 
 class CliError(Exception):
+    """A problem answer, shown as `code: detail`; `body` keeps the problem's fields."""
+
     def __init__(self, response: httpx.Response) -> None:
+        self.body: dict[str, Any] = {}
         try:
-            body = response.json()
-            message = f"{body.get('code', response.status_code)}: {body.get('detail') or body.get('title')}"
+            parsed = response.json()
+            self.body = parsed if isinstance(parsed, dict) else {}
+            code = self.body.get("code", response.status_code)
+            message = f"{code}: {self.body.get('detail') or self.body.get('title')}"
         except ValueError:
             message = f"{response.status_code}: {response.text[:300]}"
         super().__init__(message)
         self.status = response.status_code
+        self.code = self.body.get("code")
 
 
 class ServiceCaller:

@@ -106,6 +106,28 @@ def run(
 
 
 @app.command()
+def demo(
+    small: Annotated[
+        bool, typer.Option(help="Two categories and two channels only: a quick load for trying things.")
+    ] = False,
+    plan_code: Annotated[str | None, typer.Option(help="Plan code (default DEMO-<this year>).")] = None,
+) -> None:
+    """Load the demo year into the running stack (safe to re-run: nothing is stored twice)."""
+    from cli.demo import CATEGORIES, CHANNELS, SMALL_CATEGORIES, SMALL_CHANNELS, load_demo
+
+    settings = get_settings()
+    report = load_demo(
+        settings,
+        gateway=settings.gateway_url,
+        plan_code=plan_code,
+        categories=SMALL_CATEGORIES if small else CATEGORIES,
+        channels=SMALL_CHANNELS if small else CHANNELS,
+    )
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
 def migrate() -> None:
     """Apply the database migrations (DATABASE_URL, or the embedded database)."""
     settings = get_settings()
