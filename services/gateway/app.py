@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 
 from services.gateway.clients import SERVICE_NAMES, Upstream
 from services.gateway.context import GatewayContext
+from services.gateway.dashboard import dashboard_router
 from services.gateway.errors import GatewayRefusal, GatewayRouter, refusal_response
 from services.gateway.schema import build_schema
 from services.gateway.security import check_request
@@ -56,4 +57,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_exception_handler(GatewayRefusal, refusal_response)
     app.include_router(graphql, prefix="/graphql")
+    app.include_router(dashboard_router(settings))
     return app
