@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +26,20 @@ review_app = typer.Typer(help="Quarterly reviews.", no_args_is_help=True)
 plans_app = typer.Typer(help="Plans.", no_args_is_help=True)
 
 console = Console(stderr=True)
+
+
+@contextmanager
+def problems_exit() -> Iterator[None]:
+    """A problem answer becomes one line on stderr and exit code 1, not a traceback."""
+    try:
+        yield
+    except CliError as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        for error in exc.body.get("errors") or []:
+            if isinstance(error, dict):
+                where = f"row {error['index'] + 1}: " if "index" in error else ""
+                typer.echo(f"  {where}{error.get('code', '')} {error.get('detail', '')}", err=True)
+        raise typer.Exit(1) from exc
 
 
 def _batches(rows: list[dict[str, str]], size: int) -> list[list[dict[str, str]]]:
@@ -61,16 +77,15 @@ def push_events(
             writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
             writer.writeheader()
             writer.writerows(batch)
-            body = buffer.getvalue().encode()
-            answer = metrics.call(
-                "POST",
-                "/v1/events",
-                content=body,
-                headers={
-                    "content-type": "text/csv",
-                    "Idempotency-Key": "push-" + hashlib.sha256(body).hexdigest()[:40],
-                },
-            ).json()
+            # No Idempotency-Key: a replayed key would answer "accepted" again, while a plain
+            # re-push answers the truth ("duplicates") and stores nothing twice all the same.
+            with problems_exit():
+                answer = metrics.call(
+                    "POST",
+                    "/v1/events",
+                    content=buffer.getvalue().encode(),
+                    headers={"content-type": "text/csv"},
+                ).json()
             accepted += answer["accepted"]
             duplicates += answer["duplicates"]
             for item in answer["rejected"]:
@@ -114,14 +129,13 @@ def import_tasks(
     tasks = _read_tasks(file)
     created = existing = 0
     changed: list[str] = []
-    with ServiceCaller(settings.targets_url, credential(settings, role=Role.PLANNER)) as targets:
+    with (
+        ServiceCaller(settings.targets_url, credential(settings, role=Role.PLANNER)) as targets,
+        problems_exit(),
+    ):
         plan_id = targets.plan_id(plan)
         for offset, batch in enumerate(_batches(tasks, batch_size)):
-            try:
-                answer = targets.call("POST", f"/v1/plans/{plan_id}/tasks/bulk", json={"tasks": batch}).json()
-            except CliError as exc:
-                typer.echo(f"refused: {exc}", err=True)
-                raise typer.Exit(1) from exc
+            answer = targets.call("POST", f"/v1/plans/{plan_id}/tasks/bulk", json={"tasks": batch}).json()
             for result in answer["results"]:
                 if result["created"]:
                     created += 1
@@ -143,9 +157,9 @@ def show_review(
     """Print a quarter's retrospective report (Markdown)."""
     settings = get_settings()
     token = credential(settings, role=Role.VIEWER)
-    with ServiceCaller(settings.targets_url, token) as targets:
+    with ServiceCaller(settings.targets_url, token) as targets, problems_exit():
         plan_id = targets.plan_id(plan)
-    with ServiceCaller(settings.reviews_url, token) as reviews:
+    with ServiceCaller(settings.reviews_url, token) as reviews, problems_exit():
         items = reviews.call("GET", "/v1/reviews", params={"plan_id": plan_id}).json()["items"]
         matching = [r for r in items if r["quarter"] == quarter.upper()]
         if not matching:
@@ -156,17 +170,28 @@ def show_review(
 
 @plans_app.command("list")
 def list_plans() -> None:
-    """List plans."""
+    """List plans: a table on a terminal, tab-separated lines (with a header) for scripts."""
     settings = get_settings()
-    table = Table("code", "name", "year", "status", "id")
-    with ServiceCaller(settings.targets_url, credential(settings, role=Role.VIEWER)) as targets:
+    columns = ("code", "name", "fiscal_year", "status", "id")
+    rows: list[tuple[str, ...]] = []
+    with (
+        ServiceCaller(settings.targets_url, credential(settings, role=Role.VIEWER)) as targets,
+        problems_exit(),
+    ):
         cursor: str | None = None
         while True:
-            params = {"limit": 200} | ({"cursor": cursor} if cursor else {})
+            params: dict[str, Any] = {"limit": 200} | ({"cursor": cursor} if cursor else {})
             page = targets.call("GET", "/v1/plans", params=params).json()
-            for p in page["items"]:
-                table.add_row(p["code"], p["name"], str(p["fiscal_year"]), p["status"], str(p["id"]))
+            rows.extend(tuple(str(p[c]) for c in columns) for p in page["items"])
             cursor = page.get("next_cursor")
             if not cursor:
                 break
+    if not sys.stdout.isatty():
+        typer.echo("\t".join(columns))
+        for row in rows:
+            typer.echo("\t".join(row))
+        return
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*row)
     Console().print(table)
