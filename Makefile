@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run demo test lint typecheck pytest bench stress clean schema
+.PHONY: install run demo test lint typecheck pytest bench stress clean schema browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/pacer run
 
-## Same as run, then load the demo year once everything is ready.
+## Same as run, then load the demo year once everything is ready (or, with the stack running: pacer demo).
 demo: $(STAMP)
 	$(BIN)/pacer run --demo
 
@@ -32,8 +32,19 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -q
 
+## Debian's Chromium for the dashboard's browser test; idempotent. When it cannot be installed
+## (not root, no apt, no network) the browser test is skipped with its reason, never failed.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "chromium could not be installed: the dashboard's browser test will be skipped"; \
+	  else \
+	    echo "chromium is not installed (apt-get install chromium as root): the browser test will be skipped"; \
+	  fi; }
+
 ## Lint, type-check and run the whole suite against a real PostgreSQL (embedded unless DATABASE_URL is set).
-test: lint typecheck pytest
+test: lint typecheck browser pytest
 
 ## Regenerate the committed GraphQL SDL after a schema change.
 schema: $(STAMP)
