@@ -138,6 +138,9 @@ def _check(query: MetricQuery, catalogue: Catalogue) -> None:
         )
     if query.end < query.start:
         raise Problem(422, "invalid_range", f"Query {query.id} ends before it starts.", query_id=query.id)
+    if query.end.year > 9998:
+        # Buckets end on the day after their last; the calendar stops at 9999-12-31.
+        raise Problem(422, "invalid_range", f"Query {query.id} ends after 9998.", query_id=query.id)
     if (query.end - query.start).days + 1 > MAX_RANGE_DAYS:
         raise Problem(
             422,
