@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -17,7 +17,7 @@ from sqlalchemy import text
 from shared.db import create_engine, create_sessionmaker
 from shared.errors import PROBLEM_JSON, install_problem_handlers, problem_response
 from shared.logging import configure_logging
-from shared.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from shared.middleware import BodySizeLimitMiddleware, NulCharacterMiddleware, RequestContextMiddleware
 from shared.settings import Settings, get_settings
 
 
@@ -28,7 +28,21 @@ class DecimalJSONRequest(Request):
         if not hasattr(self, "_json"):
             body = await self.body()
             self._json = json.loads(body, parse_float=Decimal)
+            if b"\\u0000" in body and _holds_nul(self._json):
+                # PostgreSQL text cannot hold NUL; refuse it here rather than fail deep in a write.
+                # An HTTPException is the one error FastAPI's body reader passes on untouched.
+                raise HTTPException(422, "Text may not contain the NUL character (\\u0000).")
         return self._json
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 class DecimalRoute(APIRoute):
@@ -94,6 +108,41 @@ _PROBLEM_SCHEMA = {
     },
     "additionalProperties": True,
 }
+
+
+_BODY_PROBLEMS = {
+    400: "The body is not valid JSON (`malformed_json`), cannot be parsed (`bad_request`), or holds NUL",
+    408: "The body did not arrive within the read timeout (`request_timeout`)",
+    413: "The body is over the size limit (`payload_too_large`)",
+}
+
+
+def _document_early_problems(schema: dict[str, Any]) -> None:
+    """Every route that reads a body or parameters may answer these before the route itself
+    runs, and every paged route answers 400 `invalid_cursor` to a cursor it did not issue."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            problems: dict[int, str] = {}
+            parameters = operation.get("parameters", [])
+            if parameters:
+                problems[400] = "A parameter holds the NUL character (`invalid_character`)"
+            if any(p.get("name") == "cursor" for p in parameters):
+                problems[400] = (
+                    "The cursor is not one this API issued (`invalid_cursor`) or a parameter holds NUL"
+                )
+            if "requestBody" in operation:
+                problems = _BODY_PROBLEMS | problems
+            responses = operation.setdefault("responses", {})
+            for status, description in problems.items():
+                responses.setdefault(
+                    str(status),
+                    {
+                        "description": description,
+                        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                    },
+                )
 
 
 def create_service_app(
@@ -175,12 +224,14 @@ def create_service_app(
             "description": "A JWT for people or an API key (`pk_…`) for machines.",
         }
         schema["security"] = [{"bearer": []}]
+        _document_early_problems(schema)
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
     # Outermost first: the request id must exist before the size check answers.
+    app.add_middleware(NulCharacterMiddleware)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,

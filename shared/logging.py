@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 import structlog
+from structlog.tracebacks import ExceptionDictTransformer
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
@@ -18,7 +19,9 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     structlog.configure(
         processors=[
             *shared_processors,
-            structlog.processors.dict_tracebacks,
+            # Frames without their locals: those hold Authorization headers (API keys, tokens)
+            # and request bodies, which must never reach a log file.
+            structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False)),
             structlog.processors.EventRenamer("message"),
             structlog.processors.JSONRenderer(),
         ],

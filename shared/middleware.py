@@ -82,6 +82,52 @@ class RequestContextMiddleware:
             structlog.contextvars.unbind_contextvars("request_id")
 
 
+async def send_problem(scope: Scope, send: Send, status: int, code: str, title: str, detail: str) -> None:
+    """Answers a problem+json from middleware, before any route runs."""
+    import json
+
+    state: dict[str, Any] = scope.get("state", {})
+    body = problem_body(status, code, title, detail, None)
+    body["instance"] = scope.get("path", "")
+    if state.get("request_id"):
+        body["request_id"] = state["request_id"]
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+class NulCharacterMiddleware:
+    """Refuses a NUL character in the path or query with 400 `invalid_character`: PostgreSQL
+    text cannot hold one, so it would otherwise fail deep inside a query."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"")
+        ):
+            await send_problem(
+                scope,
+                send,
+                400,
+                "invalid_character",
+                "Bad request",
+                "The path or query may not contain the NUL character (%00).",
+            )
+            return
+        await self.app(scope, receive, send)
+
+
 class BodySizeLimitMiddleware:
     """Refuses bodies over the limit with 413, by Content-Length or while streaming (chunked),
     and bodies that take longer than the read timeout to arrive (slow-body attacks) with 408."""

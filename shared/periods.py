@@ -14,6 +14,8 @@ from shared.errors import Problem
 _YEAR = re.compile(r"^(\d{4})$")
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# Room for the year before (baselines) and the quarter after (promoted tasks) within `date`.
+_FIRST_YEAR, _LAST_YEAR = 1000, 9998
 
 
 @dataclass(frozen=True, order=True)
@@ -76,6 +78,10 @@ def month(y: int, m: int) -> Period:
 def parse_period(text: str) -> Period:
     """ "2025" → the year, "2025Q2" → the quarter, "2025-05" → the month."""
     value = text.strip().upper()
+    if (m := _YEAR.match(value[:4])) and not _FIRST_YEAR <= int(m.group(1)) <= _LAST_YEAR:
+        raise Problem(
+            422, "invalid_period", f"'{text}' lies outside the years {_FIRST_YEAR} to {_LAST_YEAR}."
+        )
     if m := _YEAR.match(value):
         return year(int(m.group(1)))
     if m := _QUARTER.match(value):
