@@ -9,13 +9,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.numbers import ExactDecimal
+
 PlanStatus = Literal["draft", "active", "closed"]
 Dimension = Literal["category", "channel", "region"]
 
 
 class Thresholds(BaseModel):
-    on_track: Decimal = Field(Decimal("1.00"), gt=0, description="Forecast/target at or above: ON_TRACK.")
-    at_risk: Decimal = Field(Decimal("0.90"), gt=0, description="Forecast/target at or above: AT_RISK.")
+    on_track: ExactDecimal = Field(
+        Decimal("1.00"), gt=0, description="Forecast/target at or above: ON_TRACK."
+    )
+    at_risk: ExactDecimal = Field(Decimal("0.90"), gt=0, description="Forecast/target at or above: AT_RISK.")
 
 
 class PlanCreate(BaseModel):

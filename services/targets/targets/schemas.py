@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.numbers import ExactDecimal
+
 TargetKind = Literal["absolute", "growth"]
 TargetStatus = Literal["active", "archived"]
 DecomposeBy = Literal["quarter", "month", "category", "channel", "region"]
@@ -32,10 +34,10 @@ class TargetCreate(BaseModel):
     starts_on: date | None = None
     ends_on: date | None = None
     kind: TargetKind | None = Field(None, description="Defaults to `growth` when growth_pct is given.")
-    target_value: Decimal | None = Field(None, description="The absolute target.")
-    growth_pct: Decimal | None = Field(None, description="Growth over last year's same period, e.g. 30.")
+    target_value: ExactDecimal | None = Field(None, description="The absolute target.")
+    growth_pct: ExactDecimal | None = Field(None, description="Growth over last year's same period, e.g. 30.")
     department: str | None = None
-    weight: Decimal = Field(Decimal(1), ge=0)
+    weight: ExactDecimal = Field(Decimal(1), ge=0)
     initiative_ids: list[uuid.UUID] = Field(default_factory=list)
 
 
@@ -43,10 +45,10 @@ class TargetUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(None, min_length=1, max_length=200)
-    target_value: Decimal | None = None
-    growth_pct: Decimal | None = None
+    target_value: ExactDecimal | None = None
+    growth_pct: ExactDecimal | None = None
     department: str | None = None
-    weight: Decimal | None = Field(None, ge=0)
+    weight: ExactDecimal | None = Field(None, ge=0)
     status: TargetStatus | None = None
     initiative_ids: list[uuid.UUID] | None = None
 
@@ -90,7 +92,7 @@ class DecomposeRequest(BaseModel):
 
     by: DecomposeBy
     values: list[str] | None = Field(None, description="The dimension values (for category/channel/region).")
-    weights: Literal["even", "seasonal"] | dict[str, Decimal] = Field(
+    weights: Literal["even", "seasonal"] | dict[str, ExactDecimal] = Field(
         "even", description="`even`, `seasonal` (last year's actual shares) or `{child: share}`."
     )
 
