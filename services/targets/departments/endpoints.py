@@ -32,7 +32,9 @@ class DepartmentList(BaseModel):
     next_cursor: str | None = None
 
 
-@router.get("/departments", response_model=DepartmentList, summary="List departments")
+@router.get(
+    "/departments", response_model=DepartmentList, summary="List departments", responses=problem_responses()
+)
 async def list_departments(principal: Reader, session: Session) -> DepartmentList:
     """Every department, by key (a short list: one page)."""
     rows = await session.execute(select(Department).order_by(Department.key))
