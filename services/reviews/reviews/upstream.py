@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import Depends, Request
 
@@ -28,7 +29,10 @@ class Upstream:
 
     async def plan(self, plan_id: str) -> Json:
         try:
-            plan: Json = await self.targets.get_json(f"/v1/plans/{plan_id}", authorization=self.authorization)
+            # Quoted: the id comes from the caller, and must stay one path segment.
+            plan: Json = await self.targets.get_json(
+                f"/v1/plans/{quote(plan_id, safe='')}", authorization=self.authorization
+            )
         except Problem as exc:
             if exc.status in (404, 422):
                 raise Problem(
