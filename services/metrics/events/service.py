@@ -19,6 +19,7 @@ from services.metrics.events.parsing import (
     CsvError,
     MetricRules,
     ParsedBatch,
+    Rejection,
     csv_items,
     outcome,
     validate_items,
@@ -59,6 +60,31 @@ def _items_from_body(body: bytes, content_type: str, max_events: int) -> list[An
     return list(items)
 
 
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    return False
+
+
+def _screen_nul(items: list[Any]) -> dict[int, Rejection]:
+    """PostgreSQL text cannot hold NUL: such items are blanked (so validation rejects them) and
+    their rejection says why."""
+    out: dict[int, Rejection] = {}
+    for index, item in enumerate(items):
+        if _holds_nul(item):
+            event_id = item.get("event_id") if isinstance(item, dict) else None
+            out[index] = Rejection(
+                index,
+                event_id if isinstance(event_id, str) and "\x00" not in event_id else None,
+                "invalid_field",
+                "Text may not contain the NUL character (\\u0000).",
+            )
+            items[index] = None
+    return out
+
+
 async def _store(session: AsyncSession, parsed: ParsedBatch) -> dict[str, Any]:
     claimed, stored = await repository.insert_events(session, parsed)
     accepted, duplicates, rejected = outcome(parsed, claimed, stored)
@@ -82,7 +108,10 @@ async def push_events(
         )
         for key, d in catalogue.definitions.items()
     }
+    nul_rejections = _screen_nul(items) if (b"\\u0000" in body or b"\x00" in body) else {}
     parsed = validate_items(items, rules, settings.business_tz)
+    if nul_rejections:
+        parsed.rejected = [nul_rejections.get(r.index, r) for r in parsed.rejected]
     await repository.ensure_partitions(engine, set(parsed.business_days))
 
     async def work() -> tuple[int, Any]:
