@@ -54,5 +54,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/query.py
 
+## The long proofs: kill-and-retry with 200,000 events and 12 kills, a fuzz of 150 examples per
+## operation, bigger races, then a 60 s mixed soak against a stack of its own (figures printed).
+stress: $(STAMP)
+	PACER_STRESS=1 $(BIN)/pytest -q tests/proof
+	$(BIN)/python bench/soak.py --seconds 60 --clients 8
+
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
