@@ -232,7 +232,13 @@ def write_section(body: str) -> Path:
     """Replaces (or appends) the `## Sustained load` section of docs/benchmarks.md."""
     path = ROOT / "docs" / "benchmarks.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = f"## Sustained load\n\n{body.strip()}\n"
+    intro = (
+        "Measured by `bench/soak.py`: the three services and the gateway on a fresh database of its\n"
+        "own, several clients at once mixing ERP pushes (with re-sent batches), GraphQL dashboards and\n"
+        "REST reads for a fixed time. An error is any non-2xx answer, transport error, or a stored\n"
+        "event count that differs from the accepted one; the figure that must hold is 0 errors.\n"
+    )
+    section = f"## Sustained load\n\n{intro}\n{body.strip()}\n"
     pattern = re.compile(r"^## Sustained load\n.*?(?=^## |\Z)", flags=re.M | re.S)
     text = pattern.sub(section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
     path.write_text(text.rstrip("\n") + "\n")
