@@ -6,13 +6,16 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel
 from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.auth import Principal
-from shared.pagination import Page, PageParams
+from shared.api import problem_responses, v1_router
+from shared.auth import Principal, Reader
+from shared.db import Session
+from shared.pagination import Page, PageParams, Paging
 from shared.tables import audit_table
 
 
@@ -85,3 +88,23 @@ async def read_trail(
     return Page(
         items=items, next_cursor=page.next_cursor(list(rows), lambda r: (r["at"].isoformat(), r["id"]))
     )
+
+
+def audit_router(schema: str, *, entity_types: str, summary: str) -> APIRouter:
+    """`GET /v1/audit` over one service's trail: every service serves its own the same way."""
+    router = v1_router(tags=["audit"])
+
+    @router.get("/audit", summary=summary, responses=problem_responses(400))
+    async def read_audit(
+        principal: Reader,
+        session: Session,
+        page: Paging,
+        # Plain defaults, not Annotated: the description is this factory's argument, which a
+        # postponed annotation could not see.
+        entity_type: str | None = Query(None, description=entity_types),
+        entity_id: str | None = Query(None),
+    ) -> Page[AuditEntry]:
+        """Who changed what and when, newest first, with each field's before and after."""
+        return await read_trail(session, schema, page, entity_type=entity_type, entity_id=entity_id)
+
+    return router
