@@ -68,7 +68,6 @@ _ROLLUPS = [
     "vacuum analyze metrics.daily_rollups",
     "vacuum analyze metrics.daily_totals",
     "vacuum analyze metrics.daily_dimension_rollups",
-    "analyze metrics.latest_events",
 ]
 
 

@@ -20,13 +20,12 @@ log = structlog.get_logger("pacer.metrics.events")
 # take their locks in the same order and cannot deadlock. The dedup ledger's primary key makes
 # an event_id claimed by a concurrent batch wait for that batch and then count as not claimed.
 # Rollups are fed from the rows this statement inserted, in the same transaction: they always
-# equal the sums of the raw events.
+# equal the sums of the raw events. The inserted rows are summed once per (metric, day,
+# dimensions); the per-day and per-dimension rollups add up those few sums, not the events.
 _INGEST = """
-with input as (
-    select * from ingest_staging
-), claimed as (
+with claimed as (
     insert into metrics.event_ids (event_id, content_hash)
-    select event_id, content_hash from input order by event_id
+    select event_id, content_hash from ingest_staging order by event_id
     on conflict (event_id) do nothing
     returning event_id
 ), inserted as (
@@ -34,23 +33,27 @@ with input as (
         (event_id, metric, value, occurred_at, business_day, category, channel, region, source)
     select i.event_id, i.metric, i.value::numeric, i.occurred_at, i.business_day,
            i.category, i.channel, i.region, i.source
-    from input i join claimed c on c.event_id = i.event_id
+    from ingest_staging i join claimed c on c.event_id = i.event_id
     returning metric, value, occurred_at, business_day, category, channel, region
+), grouped as (
+    select metric, business_day, category, channel, region,
+           sum(value) as total, count(*) as event_count, max(occurred_at) as last_event_at
+    from inserted
+    group by metric, business_day, category, channel, region
 ), day_rollups as (
     insert into metrics.daily_rollups as r
         (metric, business_day, category, channel, region, total, event_count, last_event_at)
-    select metric, business_day, category, channel, region, sum(value), count(*), max(occurred_at)
-    from inserted
-    group by metric, business_day, category, channel, region
-    order by metric, business_day, category, channel, region
-    on conflict (metric, business_day, category, channel, region) do update
+    select metric, business_day, category, channel, region, total, event_count, last_event_at
+    from grouped
+    order by metric, category, channel, region, business_day
+    on conflict (metric, category, channel, region, business_day) do update
     set total = r.total + excluded.total,
         event_count = r.event_count + excluded.event_count,
         last_event_at = greatest(r.last_event_at, excluded.last_event_at)
 ), day_totals as (
     insert into metrics.daily_totals as t (metric, business_day, total, event_count, last_event_at)
-    select metric, business_day, sum(value), count(*), max(occurred_at)
-    from inserted
+    select metric, business_day, sum(total), sum(event_count)::bigint, max(last_event_at)
+    from grouped
     group by metric, business_day
     order by metric, business_day
     on conflict (metric, business_day) do update
@@ -60,10 +63,10 @@ with input as (
 ), dimension_rollups as (
     insert into metrics.daily_dimension_rollups as d
         (metric, dimension, value, business_day, total, event_count, last_event_at)
-    select i.metric, x.dimension, x.dimension_value, i.business_day,
-           sum(i.value), count(*), max(i.occurred_at)
-    from inserted i
-    cross join lateral (values ('category', i.category), ('channel', i.channel), ('region', i.region))
+    select g.metric, x.dimension, x.dimension_value, g.business_day,
+           sum(g.total), sum(g.event_count)::bigint, max(g.last_event_at)
+    from grouped g
+    cross join lateral (values ('category', g.category), ('channel', g.channel), ('region', g.region))
         as x(dimension, dimension_value)
     group by 1, 2, 3, 4
     order by 1, 2, 3, 4
@@ -71,19 +74,9 @@ with input as (
     set total = d.total + excluded.total,
         event_count = d.event_count + excluded.event_count,
         last_event_at = greatest(d.last_event_at, excluded.last_event_at)
-), latest as (
-    insert into metrics.latest_events as l (metric, category, channel, region, last_event_at)
-    select metric, category, channel, region, max(occurred_at)
-    from inserted
-    group by metric, category, channel, region
-    order by metric, category, channel, region
-    on conflict (metric, category, channel, region) do update
-    set last_event_at = excluded.last_event_at
-    where l.last_event_at < excluded.last_event_at
 )
 select event_id from claimed
 """
-
 # Per connection, emptied at every commit: COPY needs a table to land in.
 _STAGING = """
 create temporary table if not exists ingest_staging (

@@ -1,9 +1,16 @@
-"""Reads of the daily rollups: every base-metric read of a query batch in one statement."""
+"""Reads of the daily rollups: every base-metric read of a query batch in one statement.
+
+Reads are grouped by shape (which rollup table, which dimensions filter, which group, per day or
+not), and each shape becomes one subquery whose conditions are plain index conditions: the
+planner sees `category = any(...)` rather than `(... is null or category = any(...))`, so it
+walks only the index ranges a read needs. The subqueries of a batch run as one statement.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,71 +18,116 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-# One row per read (`leaf`); the lateral subquery sums the matching rollup rows per day (when the
-# read needs days) and per requested dimension. Reads without filters or grouping use the
-# dimension-less daily totals, reads that filter or group by one dimension only the
-# per-dimension rollups, and only the others the full (metric, day, dimensions) rollups.
-_READ_ROLLUPS = text(
-    """
-    select q.leaf, a.day, a.category, a.channel, a.region, a.total
-    from jsonb_to_recordset(cast(:reads as jsonb)) as q(
-        leaf int, metric text, start_day date, end_day date, per_day bool, use_totals bool,
-        dimension text, dimension_values text[],
-        by_category bool, by_channel bool, by_region bool,
-        categories text[], channels text[], regions text[])
-    cross join lateral (
-        select case when q.per_day then r.business_day end as day,
-               case when q.by_category then r.category end as category,
-               case when q.by_channel then r.channel end as channel,
-               case when q.by_region then r.region end as region,
-               sum(r.total) as total
-        from metrics.daily_rollups r
-        where not q.use_totals and q.dimension is null
-          and r.metric = q.metric
-          and r.business_day between q.start_day and q.end_day
-          and (q.categories is null or r.category = any(q.categories))
-          and (q.channels is null or r.channel = any(q.channels))
-          and (q.regions is null or r.region = any(q.regions))
-        group by 1, 2, 3, 4
-        union all
-        select case when q.per_day then d.business_day end,
-               case when q.by_category then d.value end,
-               case when q.by_channel then d.value end,
-               case when q.by_region then d.value end,
-               sum(d.total)
-        from metrics.daily_dimension_rollups d
-        where q.dimension is not null
-          and d.metric = q.metric
-          and d.dimension = q.dimension
-          and (q.dimension_values is null or d.value = any(q.dimension_values))
-          and d.business_day between q.start_day and q.end_day
-        group by 1, 2, 3, 4
-        union all
-        select case when q.per_day then t.business_day end, null, null, null, sum(t.total)
-        from metrics.daily_totals t
-        where q.use_totals
-          and t.metric = q.metric
-          and t.business_day between q.start_day and q.end_day
-        group by 1
-    ) a
-    """
-)
-
-_READ_LATEST = text(
-    """
-    select q.leaf,
-           (select max(l.last_event_at)
-              from metrics.latest_events l
-             where l.metric = q.metric
-               and (q.categories is null or l.category = any(q.categories))
-               and (q.channels is null or l.channel = any(q.channels))
-               and (q.regions is null or l.region = any(q.regions))) as last_event_at
-    from jsonb_to_recordset(cast(:reads as jsonb)) as q(
-        leaf int, metric text, categories text[], channels text[], regions text[])
-    """
-)
+DIMENSION_COLUMNS = {"category": "categories", "channel": "channels", "region": "regions"}
 
 RollupRow = tuple[int, date | None, str | None, str | None, str | None, Decimal]
+
+
+@dataclass(frozen=True)
+class ReadShape:
+    """What decides a read's SQL: its rollup source, filtered and grouped dimensions, days."""
+
+    filtered: tuple[str, ...]
+    grouped: tuple[str, ...]
+    per_day: bool
+
+    @property
+    def used(self) -> tuple[str, ...]:
+        return tuple(d for d in DIMENSION_COLUMNS if d in self.filtered or d in self.grouped)
+
+
+_RECORD = (
+    "q(leaf int, metric text, start_day date, end_day date, "
+    "categories text[], channels text[], regions text[])"
+)
+
+
+def _rollup_subquery(shape: ReadShape, parameter: str) -> str:
+    day = "r.business_day" if shape.per_day else "null::date"
+    used = shape.used
+    if not used:
+        # Without dimensions: one row per (metric, day).
+        return f"""
+        select q.leaf, a.day, null::text, null::text, null::text, a.total
+        from jsonb_to_recordset(cast(:{parameter} as jsonb)) as {_RECORD}
+        cross join lateral (
+            select {day} as day, sum(r.total) as total
+            from metrics.daily_totals r
+            where r.metric = q.metric and r.business_day between q.start_day and q.end_day
+            group by 1
+        ) a"""
+    if len(used) == 1:
+        # One dimension: a contiguous index range per (metric, dimension, value).
+        (dimension,) = used
+        values = f"and r.value = any(q.{DIMENSION_COLUMNS[dimension]})" if dimension in shape.filtered else ""
+        group = "r.value" if dimension in shape.grouped else "null::text"
+        columns = ", ".join(f"a.{d}" if d == dimension else "null::text" for d in DIMENSION_COLUMNS)
+        return f"""
+        select q.leaf, a.day, {columns}, a.total
+        from jsonb_to_recordset(cast(:{parameter} as jsonb)) as {_RECORD}
+        cross join lateral (
+            select {day} as day, {group} as {dimension}, sum(r.total) as total
+            from metrics.daily_dimension_rollups r
+            where r.metric = q.metric and r.dimension = '{dimension}' {values}
+              and r.business_day between q.start_day and q.end_day
+            group by 1, 2
+        ) a"""
+    conditions = " ".join(
+        f"and r.{d} = any(q.{DIMENSION_COLUMNS[d]})" for d in DIMENSION_COLUMNS if d in shape.filtered
+    )
+    groups = ", ".join(
+        f"r.{d} as {d}" if d in shape.grouped else f"null::text as {d}" for d in DIMENSION_COLUMNS
+    )
+    return f"""
+        select q.leaf, a.day, a.category, a.channel, a.region, a.total
+        from jsonb_to_recordset(cast(:{parameter} as jsonb)) as {_RECORD}
+        cross join lateral (
+            select {day} as day, {groups}, sum(r.total) as total
+            from metrics.daily_rollups r
+            where r.metric = q.metric and r.business_day between q.start_day and q.end_day {conditions}
+            group by 1, 2, 3, 4
+        ) a"""
+
+
+# The latest event lies on the latest business day with data, or at most two days before it
+# (were the business zone ever changed, two zones' days differ by at most 26 hours).
+_LATEST_MARGIN_DAYS = 2
+
+
+def _latest_subquery(filtered: tuple[str, ...], parameter: str) -> str:
+    record = f"jsonb_to_recordset(cast(:{parameter} as jsonb)) as {_RECORD}"
+    if not filtered:
+        return f"""
+        select q.leaf, (
+            select max(r.last_event_at) from metrics.daily_totals r
+            where r.metric = q.metric
+              and r.business_day >= (select max(t.business_day) from metrics.daily_totals t
+                                     where t.metric = q.metric) - {_LATEST_MARGIN_DAYS})
+        from {record}"""
+    if len(filtered) == 1:
+        (dimension,) = filtered
+        return f"""
+        select q.leaf, (
+            select max(l.last_event_at)
+            from unnest(q.{DIMENSION_COLUMNS[dimension]}) as v(value)
+            cross join lateral (
+                select max(r.last_event_at) as last_event_at from metrics.daily_dimension_rollups r
+                where r.metric = q.metric and r.dimension = '{dimension}' and r.value = v.value
+                  and r.business_day >= (
+                      select max(t.business_day) from metrics.daily_dimension_rollups t
+                      where t.metric = q.metric and t.dimension = '{dimension}' and t.value = v.value
+                  ) - {_LATEST_MARGIN_DAYS}
+            ) l)
+        from {record}"""
+    conditions = " ".join(f"and {{t}}.{d} = any(q.{DIMENSION_COLUMNS[d]})" for d in filtered)
+    return f"""
+        select q.leaf, (
+            select max(r.last_event_at) from metrics.daily_rollups r
+            where r.metric = q.metric {conditions.format(t="r")}
+              and r.business_day >= (select max(t.business_day) from metrics.daily_rollups t
+                                     where t.metric = q.metric {conditions.format(t="t")})
+                                    - {_LATEST_MARGIN_DAYS})
+        from {record}"""
 
 
 def _encode(value: Any) -> Any:
@@ -84,15 +136,35 @@ def _encode(value: Any) -> Any:
     raise TypeError(type(value))
 
 
-async def read_rollups(session: AsyncSession, reads: Sequence[dict[str, Any]]) -> list[RollupRow]:
+def _parameters(groups: Sequence[Sequence[dict[str, Any]]]) -> dict[str, str]:
+    return {f"reads_{i}": json.dumps(rows, default=_encode) for i, rows in enumerate(groups)}
+
+
+async def read_rollups(
+    session: AsyncSession, reads: Sequence[tuple[ReadShape, dict[str, Any]]]
+) -> list[RollupRow]:
+    """Rows (leaf, day or None, category, channel, region, total) of every read, one statement."""
     if not reads:
         return []
-    result = await session.execute(_READ_ROLLUPS, {"reads": json.dumps(reads, default=_encode)})
+    by_shape: dict[ReadShape, list[dict[str, Any]]] = {}
+    for shape, row in reads:
+        by_shape.setdefault(shape, []).append(row)
+    shapes = sorted(by_shape, key=repr)  # a stable statement text per set of shapes
+    statement = " union all ".join(_rollup_subquery(s, f"reads_{i}") for i, s in enumerate(shapes))
+    result = await session.execute(text(statement), _parameters([by_shape[s] for s in shapes]))
     return [tuple(row) for row in result.all()]
 
 
-async def read_latest(session: AsyncSession, reads: Sequence[dict[str, Any]]) -> dict[int, datetime | None]:
+async def read_latest(
+    session: AsyncSession, reads: Sequence[tuple[tuple[str, ...], dict[str, Any]]]
+) -> dict[int, datetime | None]:
+    """The latest event time per read (leaf), under the read's filters, whatever its date."""
     if not reads:
         return {}
-    result = await session.execute(_READ_LATEST, {"reads": json.dumps(reads, default=_encode)})
+    by_filters: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for filtered, row in reads:
+        by_filters.setdefault(filtered, []).append(row)
+    keys = sorted(by_filters)
+    statement = " union all ".join(_latest_subquery(k, f"reads_{i}") for i, k in enumerate(keys))
+    result = await session.execute(text(statement), _parameters([by_filters[k] for k in keys]))
     return {int(leaf): at for leaf, at in result.all()}

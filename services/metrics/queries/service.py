@@ -34,6 +34,7 @@ from shared.formula import DECIMAL_CONTEXT, Node, evaluate, ratio_parts, referen
 MAX_RANGE_DAYS = 3700  # ten years and a bit
 MAX_FILTER_VALUES = 200
 ZERO = Decimal(0)
+_ROW_POSITION = {"category": 2, "channel": 3, "region": 4}
 
 GroupKey = tuple[str | None, ...]
 DayTotals = dict[date | None, Decimal]
@@ -50,22 +51,14 @@ class Read:
     group_by: tuple[str, ...]
     filters: tuple[tuple[str, tuple[str, ...]], ...]
 
-    def as_row(self, leaf: int) -> dict[str, Any]:
+    def as_row(self, leaf: int) -> tuple[repository.ReadShape, dict[str, Any]]:
         filters = dict(self.filters)
-        used = set(filters) | set(self.group_by)
-        dimension = next(iter(used)) if len(used) == 1 else None
-        return {
+        shape = repository.ReadShape(tuple(filters), self.group_by, self.per_day)
+        return shape, {
             "leaf": leaf,
             "metric": self.metric,
             "start_day": self.start,
             "end_day": self.end,
-            "per_day": self.per_day,
-            "use_totals": not used,
-            "dimension": dimension,
-            "dimension_values": list(filters[dimension]) if dimension in filters else None,
-            "by_category": "category" in self.group_by,
-            "by_channel": "channel" in self.group_by,
-            "by_region": "region" in self.group_by,
             "categories": list(filters["category"]) if "category" in filters else None,
             "channels": list(filters["channel"]) if "channel" in filters else None,
             "regions": list(filters["region"]) if "region" in filters else None,
@@ -87,6 +80,9 @@ def decimal_text(value: Decimal | None) -> str | None:
 
 def buckets(start: date, end: date, bucket: Bucket) -> list[tuple[date, date]]:
     """Every bucket touching [start, end], clipped to it; weeks are ISO weeks starting Monday."""
+    if bucket == Bucket.DAY:
+        first = start.toordinal()
+        return [(day, day) for day in map(date.fromordinal, range(first, end.toordinal() + 1))]
     out: list[tuple[date, date]] = []
     cursor = start
     while cursor <= end:
@@ -176,6 +172,7 @@ class QueryRunner:
         self.reads: list[Read] = []
         self._read_index: dict[Read, int] = {}
         self.plans: list[_Plan] = []
+        self._formulas: dict[str, tuple[Node, tuple[Node, Node] | None, list[str]] | None] = {}
 
     def _read(self, read: Read) -> int:
         index = self._read_index.get(read)
@@ -199,22 +196,21 @@ class QueryRunner:
     async def run(self, session: AsyncSession) -> list[dict[str, Any]]:
         rows = await repository.read_rollups(session, [r.as_row(i) for i, r in enumerate(self.reads)])
         latest_index: dict[tuple[Any, ...], int] = {}
-        latest_rows: list[dict[str, Any]] = []
+        latest_rows: list[tuple[tuple[str, ...], dict[str, Any]]] = []
         for read in self.reads:
             if read.latest_key not in latest_index:
                 latest_index[read.latest_key] = len(latest_rows)
-                row = read.as_row(len(latest_rows))
-                latest_rows.append(
-                    {k: row[k] for k in ("leaf", "metric", "categories", "channels", "regions")}
-                )
+                shape, row = read.as_row(len(latest_rows))
+                latest_rows.append((shape.filtered, row))
         latest = await repository.read_latest(session, latest_rows)
 
         # read index → group key → day (None when not per day) → total
         data: list[dict[GroupKey, DayTotals]] = [defaultdict(dict) for _ in self.reads]
+        # Row columns of the grouped dimensions, per read; absent dimensions are stored as ''.
+        positions = [tuple(_ROW_POSITION[d] for d in read.group_by) for read in self.reads]
         for leaf, day, category, channel, region, total in rows:
-            read = self.reads[leaf]
-            dims = {"category": category, "channel": channel, "region": region}
-            key = tuple(_dimension_value(dims[d]) for d in read.group_by)
+            dimensions = (None, None, category, channel, region)
+            key = tuple(dimensions[i] or None for i in positions[leaf])
             data[leaf][key][day] = total
 
         results = []
@@ -228,29 +224,43 @@ class QueryRunner:
 
     # ---- arithmetic --------------------------------------------------------------------------
 
+    def _formula(self, metric: str) -> tuple[Node, tuple[Node, Node] | None, list[str]] | None:
+        """(formula, its top-level division's sides, the keys it reads) of a derived metric."""
+        if metric not in self._formulas:
+            node = self.catalogue.formulas.get(metric)
+            cached = None if node is None else (node, ratio_parts(node), list(_refs(node)))
+            self._formulas[metric] = cached
+        return self._formulas[metric]
+
     def _value(
         self, key: str, entries: Callable[[str], Iterable[tuple[date | None, Decimal]]]
     ) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
         """(value, numerator, denominator) of a metric over the entries `entries(base)` yields."""
+        definitions = self.catalogue.definitions
+        return self._value_from(key, lambda m: aggregate(definitions[m].aggregation, entries(m)))
+
+    def _value_from(
+        self, key: str, base_value: Callable[[str], Decimal | None]
+    ) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+        """(value, numerator, denominator) of a metric given its base metrics' values."""
         memo: dict[str, Decimal | None] = {}
 
         def value_of(metric: str) -> Decimal | None:
             if metric in memo:
                 return memo[metric]
-            definition = self.catalogue.definitions[metric]
-            node = self.catalogue.formulas.get(metric)
-            if node is not None:
-                result = evaluate(node, {ref: value_of(ref) for ref in _refs(node)})
+            formula = self._formula(metric)
+            if formula is not None:
+                result = evaluate(formula[0], {ref: value_of(ref) for ref in formula[2]})
             else:
-                result = aggregate(definition.aggregation, entries(metric))
+                result = base_value(metric)
             memo[metric] = result
             return result
 
-        node = self.catalogue.formulas.get(key)
-        if node is None:
+        formula = self._formula(key)
+        if formula is None:
             return value_of(key), None, None
-        parts = ratio_parts(node)
-        values = {ref: value_of(ref) for ref in _refs(node)}
+        node, parts, refs = formula
+        values = {ref: value_of(ref) for ref in refs}
         if parts is None:
             return evaluate(node, values), None, None
         numerator, denominator = evaluate(parts[0], values), evaluate(parts[1], values)
@@ -299,28 +309,7 @@ class QueryRunner:
                 )
 
         if query.bucket is not None:
-            spans = buckets(query.start, query.end, query.bucket)
-            starts = [s for s, _ in spans]
-            by_bucket: dict[str, list[list[tuple[date | None, Decimal]]]] = {}
-            for metric, days in overall.items():
-                lists: list[list[tuple[date | None, Decimal]]] = [[] for _ in spans]
-                for day, total in days.items():
-                    if day is not None:
-                        lists[bisect.bisect_right(starts, day) - 1].append((day, total))
-                by_bucket[metric] = lists
-            series = []
-            for i, (span_start, span_end) in enumerate(spans):
-                b_value, b_num, b_den = self._value(query.metric, partial(_bucket_entries, by_bucket, i))
-                series.append(
-                    {
-                        "start": span_start.isoformat(),
-                        "end": span_end.isoformat(),
-                        "value": decimal_text(b_value),
-                        "numerator": decimal_text(b_num),
-                        "denominator": decimal_text(b_den),
-                    }
-                )
-            result["series"] = series
+            result["series"] = self._series(query, overall)
 
         if self.catalogue.definitions[query.metric].kind == Kind.DERIVED:
             times = list(last.values())
@@ -330,6 +319,46 @@ class QueryRunner:
         result["last_event_at"] = stamp.isoformat() if stamp is not None else None
         return result
 
+    def _series(self, query: MetricQuery, overall: dict[str, DayTotals]) -> list[dict[str, Any]]:
+        """Every bucket of [start, end] with its value: the day totals of each bucket aggregated."""
+        assert query.bucket is not None
+        spans = buckets(query.start, query.end, query.bucket)
+        starts = [s for s, _ in spans]
+        by_bucket: dict[str, list[list[tuple[date | None, Decimal]]]] = {}
+        for metric, days in overall.items():
+            lists: list[list[tuple[date | None, Decimal]]] = [[] for _ in spans]
+            if query.bucket == Bucket.DAY:
+                first = query.start.toordinal()
+                for day, total in days.items():
+                    if day is not None:
+                        lists[day.toordinal() - first].append((day, total))
+            else:
+                for day, total in days.items():
+                    if day is not None:
+                        lists[bisect.bisect_right(starts, day) - 1].append((day, total))
+            by_bucket[metric] = lists
+        aggregations = {m: self.catalogue.definitions[m].aggregation for m in by_bucket}
+        series = []
+        plain = self._formula(query.metric) is None  # a base metric: its own aggregate
+        for i, (span_start, span_end) in enumerate(spans):
+            if plain:
+                b_value = aggregate(aggregations[query.metric], by_bucket[query.metric][i])
+                b_num = b_den = None
+            else:
+                values = {m: aggregate(aggregations[m], lists[i]) for m, lists in by_bucket.items()}
+                b_value, b_num, b_den = self._value_from(query.metric, values.__getitem__)
+            start_text = span_start.isoformat()
+            series.append(
+                {
+                    "start": start_text,
+                    "end": start_text if span_end == span_start else span_end.isoformat(),
+                    "value": decimal_text(b_value),
+                    "numerator": decimal_text(b_num),
+                    "denominator": decimal_text(b_den),
+                }
+            )
+        return series
+
 
 def _group_entries(
     data: dict[str, dict[GroupKey, DayTotals]], key: GroupKey, metric: str
@@ -337,19 +366,8 @@ def _group_entries(
     return data[metric].get(key, {}).items()
 
 
-def _bucket_entries(
-    by_bucket: dict[str, list[list[tuple[date | None, Decimal]]]], index: int, metric: str
-) -> Iterable[tuple[date | None, Decimal]]:
-    return by_bucket[metric][index]
-
-
 def _refs(node: Node) -> set[str]:
     return references(node)
-
-
-def _dimension_value(stored: str | None) -> str | None:
-    # Absent dimensions are stored as ''.
-    return stored or None
 
 
 def _sort_key(key: GroupKey) -> tuple[tuple[bool, str], ...]:
@@ -358,12 +376,13 @@ def _sort_key(key: GroupKey) -> tuple[tuple[bool, str], ...]:
 
 def aggregate(aggregation: str, entries: Iterable[tuple[date | None, Decimal]]) -> Decimal | None:
     """A base metric over a span: sum ("0" when empty) or avg/last/max/min of its days with data."""
-    items = list(entries)
     if aggregation == Aggregation.SUM:
         total = ZERO
-        for _, value in items:
-            total = DECIMAL_CONTEXT.add(total, value)
+        add = DECIMAL_CONTEXT.add
+        for _, value in entries:
+            total = add(total, value)
         return total
+    items = list(entries)
     if not items:
         return None
     values = [value for _, value in items]
