@@ -97,6 +97,11 @@ class ServiceClient:
                     )
                     if retry and response.status_code in (502, 503, 504):
                         raise _RetryableStatus(response)
+        except httpx.InvalidURL as exc:
+            # An identifier from the caller (a tab, a control character) cannot be sent on.
+            raise Problem(
+                422, "invalid_identifier", "An identifier in the request cannot be part of a URL."
+            ) from exc
         except httpx.TimeoutException as exc:
             raise ServiceUnavailable(self.service, "timed out") from exc
         except httpx.TransportError as exc:
