@@ -229,3 +229,19 @@ def test_a_huge_header_is_refused_without_harming_the_next_request(api: Api) -> 
     except httpx.TransportError:
         pass  # the server may close the connection instead of answering
     assert api.client("targets").get("/v1/plans").status_code == 200
+
+
+@pytest.mark.parametrize("ident", ["\t", "../api-keys", "a/b", "%00", "\u0000", "x" * 5000, " ", "é"])
+def test_a_hostile_id_through_the_gateway_is_an_error_with_a_code_not_a_crash(api: Api, ident: str) -> None:
+    client = api.client("gateway")
+    for query in (
+        "query($id: ID!) { plan(id: $id) { id code } }",
+        "query($id: ID!) { review(id: $id) { id } }",
+    ):
+        response = client.post("/graphql", json={"query": query, "variables": {"id": ident}})
+        assert response.status_code in (200, 400), response.text[:300]
+        body = response.json()
+        assert not any((body.get("data") or {}).values()), body
+        codes = [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
+        assert codes and all(codes), body
+        assert "INTERNAL" not in " ".join(str(c).upper() for c in codes), body
