@@ -35,6 +35,7 @@ Definitions (T = target value, A = actual to date, s = expected share of the per
 from __future__ import annotations
 
 import enum
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -93,6 +94,9 @@ class ProgressInput:
     numerator: Decimal | None = None
     denominator: Decimal | None = None
     last_year_daily: Sequence[DayValue] = ()
+    # The same profile summarised once (see `SeasonalProfile`); when given, it is read instead of
+    # `last_year_daily`, so computing many dates against one profile stays linear.
+    last_year: SeasonalProfile | None = None
     thresholds: Thresholds = field(default_factory=Thresholds)
     min_denominator: Decimal | None = None
     last_event_at: datetime | None = None
@@ -166,50 +170,122 @@ def shifted_back_a_year(day: date) -> date:
 # ---- elapsed share and spread -------------------------------------------------------------------
 
 
-def _profile_weight(point: DayValue, additive: bool) -> Decimal:
-    raw = point.value if additive else point.denominator
-    return raw if raw is not None and raw > 0 else Decimal(0)
+ZERO = Decimal(0)
 
 
-def elapsed_share(inp: ProgressInput, upto: date) -> tuple[Decimal, Method]:
-    """How much of the period's volume is normally done by `upto` (seasonal when history exists)."""
-    total = sum((_profile_weight(p, inp.additive) for p in inp.last_year_daily), Decimal(0))
-    if total > 0:
-        last_year_day = shifted_back_a_year(upto)
-        done = sum(
-            (_profile_weight(p, inp.additive) for p in inp.last_year_daily if p.day <= last_year_day),
-            Decimal(0),
+@dataclass(frozen=True)
+class SeasonalProfile:
+    """Last year's daily profile, summarised once for every question progress asks of it.
+
+    `done[i]` is the cumulative weight (the day's value for additive metrics, its denominator
+    volume for rates; days at or below zero weigh nothing) through `days[i]`, summed in day order
+    exactly as a plain sum would; `spread` is the coefficient of variation of the weekly values
+    (`weekly_spread`). Built in one pass; the share done by a day is then a binary search.
+    """
+
+    additive: bool
+    days: tuple[date, ...] = ()
+    done: tuple[Decimal, ...] = ()
+    spread: Decimal = DEFAULT_SPREAD
+
+    @property
+    def total(self) -> Decimal:
+        return self.done[-1] if self.done else ZERO
+
+    def done_through(self, day: date) -> Decimal:
+        """The weight of the profile's days up to and including `day`."""
+        index = bisect_right(self.days, day)
+        return self.done[index - 1] if index else ZERO
+
+    @classmethod
+    def of(cls, daily: Sequence[DayValue], additive: bool) -> SeasonalProfile:
+        ordered = sorted(daily, key=lambda p: p.day)
+        return cls.of_columns(
+            [p.day for p in ordered],
+            [p.value for p in ordered],
+            [p.numerator for p in ordered],
+            [p.denominator for p in ordered],
+            additive,
         )
+
+    @classmethod
+    def of_columns(
+        cls,
+        days: Sequence[date],
+        values: Sequence[Decimal | None],
+        numerators: Sequence[Decimal | None],
+        denominators: Sequence[Decimal | None],
+        additive: bool,
+    ) -> SeasonalProfile:
+        """The profile from its columns, one entry per day, in day order."""
+        running = ZERO
+        done: list[Decimal] = []
+        for raw in values if additive else denominators:
+            running += raw if raw is not None and raw > 0 else ZERO
+            done.append(running)
+        return cls(
+            additive=additive,
+            days=tuple(days),
+            done=tuple(done),
+            spread=_weekly_spread(values, numerators, denominators, additive),
+        )
+
+
+def _profile_of(inp: ProgressInput) -> SeasonalProfile:
+    if inp.last_year is not None and inp.last_year.additive == inp.additive:
+        return inp.last_year
+    return SeasonalProfile.of(inp.last_year_daily, inp.additive)
+
+
+def _elapsed_share(inp: ProgressInput, profile: SeasonalProfile, upto: date) -> tuple[Decimal, Method]:
+    total = profile.total
+    if total > 0:
+        done = profile.done_through(shifted_back_a_year(upto))
         return min(Decimal(1), done / total), "seasonal"
     period_days = (inp.ends_on - inp.starts_on).days + 1
     elapsed_days = (upto - inp.starts_on).days + 1
     return Decimal(elapsed_days) / Decimal(period_days), "linear"
 
 
+def elapsed_share(inp: ProgressInput, upto: date) -> tuple[Decimal, Method]:
+    """How much of the period's volume is normally done by `upto` (seasonal when history exists)."""
+    return _elapsed_share(inp, _profile_of(inp), upto)
+
+
 def weekly_spread(profile: Sequence[DayValue], additive: bool) -> Decimal:
     """Coefficient of variation of last year's weekly values (the band's width per bucket)."""
-    ordered = sorted(profile, key=lambda p: p.day)
+    return SeasonalProfile.of(profile, additive).spread
+
+
+def _weekly_spread(
+    values: Sequence[Decimal | None],
+    numerators: Sequence[Decimal | None],
+    denominators: Sequence[Decimal | None],
+    additive: bool,
+) -> Decimal:
+    """Weeks are consecutive runs of seven days from the profile's first day; a last, partial
+    week is left out. Columns in day order."""
     buckets: list[Decimal] = []
-    for start in range(0, len(ordered) - DAYS_PER_BUCKET + 1, DAYS_PER_BUCKET):
-        week = ordered[start : start + DAYS_PER_BUCKET]
+    for start in range(0, len(values) - DAYS_PER_BUCKET + 1, DAYS_PER_BUCKET):
+        stop = start + DAYS_PER_BUCKET
         if additive:
-            buckets.append(sum((p.value or Decimal(0) for p in week), Decimal(0)))
+            buckets.append(sum((v or ZERO for v in values[start:stop]), ZERO))
             continue
-        numerators = [p.numerator for p in week if p.numerator is not None]
-        denominators = [p.denominator for p in week if p.denominator is not None]
-        den = sum(denominators, Decimal(0))
-        if denominators and den > 0:
-            buckets.append(sum(numerators, Decimal(0)) / den)
+        week_numerators = [n for n in numerators[start:stop] if n is not None]
+        week_denominators = [d for d in denominators[start:stop] if d is not None]
+        den = sum(week_denominators, ZERO)
+        if week_denominators and den > 0:
+            buckets.append(sum(week_numerators, ZERO) / den)
             continue
-        values = [p.value for p in week if p.value is not None]
-        if values:
-            buckets.append(sum(values, Decimal(0)) / len(values))
+        week_values = [v for v in values[start:stop] if v is not None]
+        if week_values:
+            buckets.append(sum(week_values, ZERO) / len(week_values))
     if len(buckets) < 2:
         return DEFAULT_SPREAD
-    mean = sum(buckets, Decimal(0)) / len(buckets)
+    mean = sum(buckets, ZERO) / len(buckets)
     if mean <= 0:
         return DEFAULT_SPREAD
-    variance = sum(((b - mean) ** 2 for b in buckets), Decimal(0)) / (len(buckets) - 1)
+    variance = sum(((b - mean) ** 2 for b in buckets), ZERO) / (len(buckets) - 1)
     return max(MIN_SPREAD, variance.sqrt() / mean)
 
 
@@ -281,10 +357,11 @@ def compute(inp: ProgressInput) -> Progress:
     ended = inp.as_of >= inp.ends_on
     upto = min(inp.as_of, inp.ends_on)
     period_days = (inp.ends_on - inp.starts_on).days + 1
-    share, method = elapsed_share(inp, upto)
+    profile = _profile_of(inp)
+    share, method = _elapsed_share(inp, profile, upto)
     if ended:
         share = Decimal(1)
-    spread = weekly_spread(inp.last_year_daily, inp.additive)
+    spread = profile.spread
     if inp.additive:
         return _additive(inp, result, share, method, ended, places, spread, period_days)
     return _rate(inp, result, share, method, ended, places, spread, period_days)

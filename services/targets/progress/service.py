@@ -22,7 +22,15 @@ from services.targets.targets.service import get_target
 from shared.decomposition import natural_places
 from shared.errors import Problem
 from shared.periods import Period, parse_period, zone
-from shared.progress import DayValue, Progress, ProgressInput, Thresholds, compute, running_actuals
+from shared.progress import (
+    DayValue,
+    Progress,
+    ProgressInput,
+    SeasonalProfile,
+    Thresholds,
+    compute,
+    running_actuals,
+)
 
 
 def today_in(tz: str) -> date:
@@ -80,12 +88,26 @@ def profile_of(result: dict[str, Any] | None) -> list[DayValue]:
     ]
 
 
+def seasonal_profile_of(result: dict[str, Any] | None, additive: bool) -> SeasonalProfile:
+    """Last year's daily series, summarised once, reading only the sides the metric weighs by:
+    a batch of a year's profiles is tens of thousands of points (parsed inline, not per call)."""
+    series = (result or {}).get("series") or []
+    days = [date.fromisoformat(point["start"]) for point in series]
+    values = [None if (v := point.get("value")) is None else Decimal(str(v)) for point in series]
+    if additive:
+        nothing: list[Decimal | None] = [None] * len(series)
+        return SeasonalProfile.of_columns(days, values, nothing, nothing, True)
+    numerators = [None if (n := point.get("numerator")) is None else Decimal(str(n)) for point in series]
+    denominators = [None if (d := point.get("denominator")) is None else Decimal(str(d)) for point in series]
+    return SeasonalProfile.of_columns(days, values, numerators, denominators, False)
+
+
 def progress_input(
     target: Target,
     plan: Plan,
     as_of: date,
     actual: dict[str, Any] | None,
-    profile: list[DayValue],
+    profile: SeasonalProfile,
     now: datetime,
 ) -> ProgressInput:
     definition = target.metric_definition
@@ -102,7 +124,7 @@ def progress_input(
         actual=_dec((actual or {}).get("value")),
         numerator=_dec((actual or {}).get("numerator")),
         denominator=_dec((actual or {}).get("denominator")),
-        last_year_daily=profile,
+        last_year=profile,
         thresholds=Thresholds(plan.on_track_threshold, plan.at_risk_threshold),
         min_denominator=_dec(definition.get("min_denominator")),
         last_event_at=_ts((actual or {}).get("last_event_at")),
@@ -141,7 +163,7 @@ async def progress_of(
     for target in targets:
         plan = plans[target.plan_id]
         actual = results.get(f"{target.id}:actual")
-        profile = profile_of(results.get(f"{target.id}:profile"))
+        profile = seasonal_profile_of(results.get(f"{target.id}:profile"), target.additive)
         inp = progress_input(target, plan, dates[target.id], actual, profile, now)
         out.append(to_out(target, compute(inp)))
     return out
@@ -215,7 +237,7 @@ async def history(
         ]
     )
     series = profile_of(results.get("series"))
-    profile = profile_of(results.get("profile"))
+    profile = seasonal_profile_of(results.get("profile"), target.additive)
     last_event_at = _ts(results.get("series", {}).get("last_event_at"))
     ratio = any(p.numerator is not None for p in series)
     aggregation = str(target.metric_definition.get("aggregation") or "sum")

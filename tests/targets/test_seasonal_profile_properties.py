@@ -1,0 +1,123 @@
+"""Last year's profile summarised once answers exactly what the plain day-by-day sums answer."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shared.periods import Period
+from shared.progress import DayValue, ProgressInput, SeasonalProfile, compute, elapsed_share, weekly_spread
+
+START, END = date(2025, 4, 1), date(2025, 6, 30)
+LAST_YEAR_START = date(2024, 4, 1)
+
+sides = st.none() | st.decimals(min_value=-50, max_value=1000, places=2, allow_nan=False)
+days_of_profile = st.lists(st.tuples(sides, sides, sides), min_size=0, max_size=100)
+as_of_dates = st.integers(min_value=0, max_value=95).map(lambda d: START + timedelta(days=d))
+
+
+def daily(points: list[tuple[Decimal | None, Decimal | None, Decimal | None]]) -> list[DayValue]:
+    return [
+        DayValue(LAST_YEAR_START + timedelta(days=i), value, numerator, denominator)
+        for i, (value, numerator, denominator) in enumerate(points)
+    ]
+
+
+def plain_share(profile: list[DayValue], additive: bool, upto: date) -> Decimal | None:
+    """The seasonal share as the definition reads: positive weight up to the same day last
+    year over the whole year's positive weight (None when there is no weight at all)."""
+
+    def weight(p: DayValue) -> Decimal:
+        raw = p.value if additive else p.denominator
+        return raw if raw is not None and raw > 0 else Decimal(0)
+
+    total = sum((weight(p) for p in profile), Decimal(0))
+    if total <= 0:
+        return None
+    same_day = Period(upto, upto).shift_years(-1).start
+    done = sum((weight(p) for p in profile if p.day <= same_day), Decimal(0))
+    return min(Decimal(1), done / total)
+
+
+def plain_spread(profile: list[DayValue], additive: bool) -> Decimal:
+    """Coefficient of variation of full seven-day runs from the first day, recomputed plainly."""
+    ordered = sorted(profile, key=lambda p: p.day)
+    weeks = [ordered[i : i + 7] for i in range(0, len(ordered) - 6, 7)]
+    values: list[Decimal] = []
+    for week in weeks:
+        if additive:
+            values.append(sum((p.value or Decimal(0) for p in week), Decimal(0)))
+            continue
+        denominators = [p.denominator for p in week if p.denominator is not None]
+        if denominators and sum(denominators, Decimal(0)) > 0:
+            numerators = [p.numerator for p in week if p.numerator is not None]
+            values.append(sum(numerators, Decimal(0)) / sum(denominators, Decimal(0)))
+        elif [p.value for p in week if p.value is not None]:
+            present = [p.value for p in week if p.value is not None]
+            values.append(sum(present, Decimal(0)) / len(present))
+    if len(values) < 2:
+        return Decimal("0.30")
+    mean = sum(values, Decimal(0)) / len(values)
+    if mean <= 0:
+        return Decimal("0.30")
+    variance = sum(((v - mean) ** 2 for v in values), Decimal(0)) / (len(values) - 1)
+    return max(Decimal("0.05"), variance.sqrt() / mean)
+
+
+@settings(max_examples=60, deadline=None)
+@given(points=days_of_profile, additive=st.booleans(), as_of=as_of_dates)
+def test_the_summarised_share_equals_the_plain_sums(
+    points: list[tuple[Decimal | None, Decimal | None, Decimal | None]], additive: bool, as_of: date
+) -> None:
+    profile = daily(points)
+    upto = min(as_of, END)
+    inp = ProgressInput(Decimal(100), START, END, as_of, additive=additive, last_year_daily=profile)
+    share, method = elapsed_share(inp, upto)
+    expected = plain_share(profile, additive, upto)
+    if expected is None:
+        assert method == "linear"
+    else:
+        assert (share, method) == (expected, "seasonal")
+
+
+@settings(max_examples=60, deadline=None)
+@given(points=days_of_profile, additive=st.booleans())
+def test_the_summarised_weekly_spread_equals_the_plain_one(
+    points: list[tuple[Decimal | None, Decimal | None, Decimal | None]], additive: bool
+) -> None:
+    profile = daily(points)
+    shuffled = random.Random(len(points)).sample(profile, len(profile))
+    assert weekly_spread(shuffled, additive) == plain_spread(profile, additive)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    points=days_of_profile,
+    additive=st.booleans(),
+    as_of=as_of_dates,
+    actual=st.decimals(min_value=0, max_value=10_000, places=2, allow_nan=False),
+)
+def test_progress_from_a_summarised_profile_equals_progress_from_the_days(
+    points: list[tuple[Decimal | None, Decimal | None, Decimal | None]],
+    additive: bool,
+    as_of: date,
+    actual: Decimal,
+) -> None:
+    profile = daily(points)
+    from_days = ProgressInput(
+        Decimal("5000"), START, END, as_of, additive=additive, actual=actual, last_year_daily=profile
+    )
+    summarised = ProgressInput(
+        Decimal("5000"),
+        START,
+        END,
+        as_of,
+        additive=additive,
+        actual=actual,
+        last_year=SeasonalProfile.of(profile, additive),
+    )
+    assert compute(summarised) == compute(from_days)
