@@ -376,3 +376,17 @@ def test_api_keys_used_at_every_process_never_reach_a_log_or_a_table_in_clear(
     for table in ("metrics.idempotency_keys", "targets.audit_log", "reviews.audit_log"):
         dump = fetch(database_url, f"select coalesce(string_agg(t::text, ' '), '') from {table} t")[0][0]
         assert not any(secret in dump for secret in secrets), table
+
+
+def test_an_idempotency_key_replays_only_to_the_caller_who_used_it(api: Api, unique: str) -> None:
+    batch = [
+        {"event_id": f"own-{unique}", "metric": "gmv", "value": "1", "occurred_at": "2025-05-05T12:00:00Z"}
+    ]
+    headers = {"Idempotency-Key": f"shared-{unique}"}
+    first = api.client("metrics", role="admin").post("/v1/events", json={"events": batch}, headers=headers)
+    assert first.json()["accepted"] == 1
+    other = api.client("metrics", token=make_api_key(api, "ingest", f"other-{unique}"))
+    second = other.post("/v1/events", json={"events": batch}, headers=headers)
+    assert second.status_code == 200, second.text
+    assert second.headers.get("idempotent-replayed") is None
+    assert second.json() == {"accepted": 0, "duplicates": 1, "rejected": []}

@@ -174,3 +174,49 @@ def test_racing_decompositions_of_one_target_make_one_set_of_children(api: Api, 
         api.client("targets").get(f"/v1/plans/{plan['id']}/targets", params={"limit": 500}).json()["items"]
     )
     assert len(targets) == 5
+
+
+def test_racing_retries_with_one_idempotency_key_do_the_work_once_and_answer_alike(
+    api: Api, unique: str
+) -> None:
+    category = f"idem-race-{unique}"
+    batch = [
+        {"event_id": f"{unique}-{i}", "metric": "gmv", "value": "2.5", "occurred_at": "2025-05-05T12:00:00Z",
+         "dims": {"category": category}}
+        for i in range(300)
+    ]  # fmt: skip
+    clients = [api.client("metrics", role="admin") for _ in range(WRITERS)]
+    headers = {"Idempotency-Key": f"race-{unique}"}
+    answers = race(WRITERS, lambda i: clients[i].post("/v1/events", json={"events": batch}, headers=headers))
+    assert [a.status_code for a in answers] == [200] * WRITERS, [a.text for a in answers]
+    assert all(a.json() == {"accepted": 300, "duplicates": 0, "rejected": []} for a in answers)
+    assert sum(a.headers.get("idempotent-replayed") == "true" for a in answers) == WRITERS - 1
+    total = api.client("metrics", role="viewer").get(
+        "/v1/metrics/gmv/value", params={"start": "2025-05-01", "end": "2025-05-31", "category": category}
+    )
+    assert total.json()["value"] == "750.0"
+
+
+def test_racing_reuses_of_one_idempotency_key_with_other_bodies_let_one_body_through(
+    api: Api, plan: dict[str, Any]
+) -> None:
+    clients = [api.client("targets") for _ in range(WRITERS)]
+    headers = {"Idempotency-Key": f"bodies-{plan['id']}"}
+    answers = race(
+        WRITERS,
+        lambda i: clients[i].post(
+            f"/v1/plans/{plan['id']}/tasks/bulk",
+            json={
+                "tasks": [
+                    {"title": f"t{i}", "period": "2025Q2", "department": "tech", "external_ref": f"r{i}"}
+                ]
+            },
+            headers=headers,
+        ),
+    )
+    statuses = Counter(a.status_code for a in answers)
+    assert statuses == {200: 1, 422: WRITERS - 1}, [a.text for a in answers]
+    for refused in (a for a in answers if a.status_code == 422):
+        assert_problem(refused, 422, "idempotency_key_reused")
+    listed = api.client("targets").get(f"/v1/plans/{plan['id']}/tasks").json()["items"]
+    assert len(listed) == 1
