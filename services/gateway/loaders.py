@@ -47,6 +47,30 @@ class SeriesKey:
         }
 
 
+@dataclass(frozen=True)
+class Family:
+    """A plan's targets indexed by id and by parent once per request, so each target finds its
+    children without scanning every sibling."""
+
+    rows: list[Json]
+    position_by_id: dict[str, int]
+    positions_by_parent: dict[str, list[int]]
+
+    @classmethod
+    def of(cls, rows: list[Json]) -> Family:
+        by_parent: dict[str, list[int]] = {}
+        for position, raw in enumerate(rows):
+            if raw.get("parent_id") is not None:
+                by_parent.setdefault(str(raw["parent_id"]), []).append(position)
+        return cls(rows, {str(raw["id"]): i for i, raw in enumerate(rows)}, by_parent)
+
+    def children(self, target_id: str, children_ids: Sequence[str]) -> list[Json]:
+        """The rows whose parent is the target or that it lists as children, in the plan's order."""
+        positions = set(self.positions_by_parent.get(target_id, ()))
+        positions.update(self.position_by_id[i] for i in children_ids if i in self.position_by_id)
+        return [self.rows[i] for i in sorted(positions)]
+
+
 def _chunks(items: Sequence[V], size: int = BATCH_LIMIT) -> list[Sequence[V]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -76,6 +100,7 @@ class Loaders:
         self.plan_reviews: DataLoader[str, list[Json]] = DataLoader(per_key(self._fetch_plan_reviews))
         self.review: DataLoader[str, Json] = DataLoader(per_key(self._fetch_review))
         self._catalogue: asyncio.Task[list[Json]] | None = None
+        self._families: dict[str, Family] = {}
 
     # ---- metrics ------------------------------------------------------------------------------
 
@@ -123,6 +148,13 @@ class Loaders:
             for item in items
         }
         return [progress.get(key) for key in keys]
+
+    async def family(self, plan_id: str) -> Family:
+        """All of a plan's targets (one read, shared with `plan_targets`), indexed once."""
+        rows = await self.plan_targets.load((plan_id, None))
+        if plan_id not in self._families:
+            self._families[plan_id] = Family.of(rows)
+        return self._families[plan_id]
 
     async def _fetch_plan(self, plan_id: str) -> Json:
         result: Json = await self.upstream.get("targets", f"/v1/plans/{plan_id}")

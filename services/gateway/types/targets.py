@@ -189,12 +189,9 @@ class Target:
 
     @strawberry.field(description="The targets this one was decomposed into.")
     async def children(self, info: GatewayInfo) -> list[Target] | None:
-        siblings = await info.context.loaders.plan_targets.load((str(self.plan_id), None))
-        wanted = set(map(str, self.children_ids))
+        family = await info.context.loaders.family(str(self.plan_id))
         return [
-            Target.from_json(raw)
-            for raw in siblings
-            if str(raw.get("parent_id")) == str(self.id) or str(raw["id"]) in wanted
+            Target.from_json(raw) for raw in family.children(str(self.id), list(map(str, self.children_ids)))
         ]
 
     @strawberry.field(description="The initiatives that serve this target.")
