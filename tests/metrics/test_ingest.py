@@ -43,6 +43,24 @@ def test_json_numbers_are_exact_decimals(ingest: httpx.Client, reader: httpx.Cli
     assert gmv_of(reader, category) == "0.3"
 
 
+def test_json_integers_beyond_64_bits_and_exponents_are_exact_among_string_values(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"bigint-{unique}"
+    body = (
+        '{"events": ['
+        f'{{"event_id": "{unique}-s", "metric": "gmv", "value": "1.25", '
+        f'"occurred_at": "2025-03-01T10:00:00Z", "dims": {{"category": "{category}"}}}}, '
+        f'{{"event_id": "{unique}-b", "metric": "gmv", "value": 123456789012345678901234, '
+        f'"occurred_at": "2025-03-01T10:00:00Z", "dims": {{"category": "{category}"}}}}, '
+        f'{{"event_id": "{unique}-e", "metric": "gmv", "value": 1E-2, '
+        f'"occurred_at": "2025-03-01T10:00:00Z", "dims": {{"category": "{category}"}}}}]}}'
+    )
+    response = ingest.post("/v1/events", content=body, headers={"Content-Type": "application/json"})
+    assert response.json() == {"accepted": 3, "duplicates": 0, "rejected": []}
+    assert gmv_of(reader, category) == "123456789012345678901235.26"
+
+
 def test_a_csv_batch_is_stored_like_json(ingest: httpx.Client, reader: httpx.Client, unique: str) -> None:
     category = f"home-{unique}"
     body = (
@@ -92,6 +110,51 @@ def test_a_replayed_batch_stores_nothing_twice(
     assert push(ingest, batch)["accepted"] == 5
     assert push(ingest, batch) == {"accepted": 0, "duplicates": 5, "rejected": []}
     assert gmv_of(reader, category) == "50"
+
+
+def test_a_resent_batch_with_new_events_stores_only_the_new_ones(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"resent-{unique}"
+    first = [event(f"{unique}-{i}", "gmv", "10", "2025-05-05T12:00:00Z", category=category) for i in range(4)]
+    push(ingest, first)
+    added = [
+        event(f"{unique}-new-{i}", "gmv", "1.5", "2025-05-06T12:00:00Z", category=category) for i in range(2)
+    ]
+    assert push(ingest, [*first, *added]) == {"accepted": 2, "duplicates": 4, "rejected": []}
+    assert gmv_of(reader, category) == "43.0"
+
+
+def test_a_resent_batch_with_one_changed_event_rejects_that_event_and_keeps_the_first_content(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"changed-{unique}"
+    batch = [event(f"{unique}-{i}", "gmv", "10", "2025-05-05T12:00:00Z", category=category) for i in range(3)]
+    push(ingest, batch)
+    changed = [*batch[:1], {**batch[1], "value": "12"}, *batch[2:], batch[0]]
+    answer = push(ingest, changed)
+    assert (answer["accepted"], answer["duplicates"]) == (0, 3)
+    assert [(r["index"], r["event_id"], r["code"]) for r in answer["rejected"]] == [
+        (1, f"{unique}-1", "conflict")
+    ]
+    assert gmv_of(reader, category) == "30"
+
+
+def test_a_batch_with_a_stored_event_between_new_ones_stores_the_new_ones_once(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"middle-{unique}"
+    stored = event(f"{unique}-stored", "gmv", "7", "2025-05-05T12:00:00Z", category=category)
+    push(ingest, [stored])
+    fresh = [event(f"{unique}-{i}", "gmv", "1", "2025-05-05T13:00:00Z", category=category) for i in range(2)]
+    changed = {**stored, "value": "8"}
+    assert push(ingest, [fresh[0], stored, fresh[1]]) == {"accepted": 2, "duplicates": 1, "rejected": []}
+    answer = push(
+        ingest, [event(f"{unique}-a", "gmv", "1", "2025-05-05T14:00:00Z", category=category), changed]
+    )
+    assert answer["accepted"] == 1
+    assert [(r["index"], r["code"]) for r in answer["rejected"]] == [(1, "conflict")]
+    assert gmv_of(reader, category) == "10"
 
 
 def test_the_same_event_in_another_spelling_is_a_duplicate(
@@ -272,3 +335,15 @@ def test_concurrent_batches_with_overlapping_event_ids_store_each_event_once(
     assert sum(a["duplicates"] for a in answers) == sum(len(b) for b in batches) - 1200
     assert all(a["rejected"] == [] for a in answers)
     assert gmv_of(reader, category) == "1200"
+
+
+def test_an_item_whose_metric_is_not_a_string_is_rejected_and_the_others_stored(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"listmetric-{unique}"
+    good = event(f"{unique}-good", "gmv", "4", "2025-03-01T10:00:00Z", category=category)
+    odd = {**event(f"{unique}-odd", "gmv", "4", "2025-03-01T10:00:00Z", category=category), "metric": ["gmv"]}
+    answer = push(ingest, [odd, good])
+    assert answer["accepted"] == 1
+    assert [(r["index"], r["code"]) for r in answer["rejected"]] == [(0, "unknown_metric")]
+    assert gmv_of(reader, category) == "4"

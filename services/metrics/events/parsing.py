@@ -10,13 +10,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from shared.periods import business_day
+from shared.periods import business_day, zone
 
 DIMENSIONS = ("category", "channel", "region")
 CSV_COLUMNS = ("event_id", "metric", "value", "occurred_at", "category", "channel", "region", "source")
@@ -73,6 +74,21 @@ class ParsedBatch:
 
     def __len__(self) -> int:
         return len(self.event_ids)
+
+
+class InexactNumbers(Exception):
+    """An item holds a float: its JSON must be parsed again with exact (Decimal) numbers."""
+
+
+def _holds_float(value: Any) -> bool:
+    kind = type(value)
+    if kind is float:
+        return True
+    if kind is dict:
+        return any(_holds_float(v) for v in value.values())
+    if kind is list:
+        return any(_holds_float(v) for v in value)
+    return False
 
 
 class _Reject(Exception):
@@ -183,62 +199,135 @@ def _dimension_values(raw: Any, rules: MetricRules, metric: str) -> tuple[str, s
     return category, channel, region
 
 
-def validate_items(items: Iterable[Any], catalogue: Mapping[str, MetricRules], tz: str) -> ParsedBatch:
-    """Checks every item; the valid ones become columns, each invalid one a rejection."""
+# A value spelled as plain digits: Decimal(raw) is then finite, within the exponent range and
+# short enough, so the checks of `parse_value` hold without running them. Anything else (JSON
+# numbers, exponents, blanks, non-ASCII digits) goes through `parse_value`.
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]{1,20}(?:\.[0-9]{1,20})?").fullmatch
+_DIMENSION_SET = frozenset(DIMENSIONS)
+
+
+def _fast_dimensions(raw: Any, rules: MetricRules) -> tuple[str, str, str] | None:
+    """The dims of a plainly valid item, or None when `_dimension_values` must judge them."""
+    if raw is None:
+        return "", "", ""
+    if type(raw) is not dict or not raw.keys() <= rules.dimensions:
+        return None
+    for value in raw.values():
+        if type(value) is not str or not value or len(value) > MAX_DIMENSION_LENGTH or value.isspace():
+            return None
+    return raw.get("category", ""), raw.get("channel", ""), raw.get("region", "")
+
+
+def _checked(
+    item: Any, catalogue: Mapping[str, MetricRules], tz: str
+) -> tuple[str, Decimal, str, datetime, date, str, str, str, Any]:
+    """(event_id, value, metric, occurred_at, business day, category, channel, region, source) of a
+    valid item; raises `_Reject` with the first problem of an invalid one."""
+    if type(item) is not dict:
+        raise _Reject("missing_field", "The item is not an object with event_id, metric, value, occurred_at.")
+    event_id = item.get("event_id")
+    metric: Any = item.get("metric")
+    raw_value = item.get("value")
+    raw_time = item.get("occurred_at")
+    for name, given in (
+        ("event_id", event_id),
+        ("metric", metric),
+        ("value", raw_value),
+        ("occurred_at", raw_time),
+    ):
+        if given is None or given == "":
+            raise _Reject("missing_field", f"{name} is required.")
+    if type(event_id) is not str or len(event_id) > MAX_EVENT_ID_LENGTH or event_id.isspace():
+        raise _Reject(
+            "invalid_field", f"event_id must be a string of at most {MAX_EVENT_ID_LENGTH} characters."
+        )
+    rules = catalogue.get(metric) if type(metric) is str else None
+    if rules is None:
+        raise _Reject("unknown_metric", f"'{str(metric)[:64]}' is not in the metric catalogue.")
+    if rules.derived:
+        raise _Reject("derived_metric", f"{metric} is derived from other metrics; push its parts instead.")
+    value = parse_value(raw_value)
+    if rules.value_min is not None and value < rules.value_min:
+        raise _Reject("invalid_value", f"{metric} cannot be below {rules.value_min}.")
+    if rules.value_max is not None and value > rules.value_max:
+        raise _Reject("invalid_value", f"{metric} cannot be above {rules.value_max}.")
+    occurred_at = parse_timestamp(raw_time)
+    day = business_day(occurred_at, tz)
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise _Reject("invalid_timestamp", f"occurred_at must fall between {FIRST_YEAR} and {LAST_YEAR}.")
+    category, channel, region = _dimension_values(item.get("dims"), rules, metric)
+    source = item.get("source")
+    if source is not None and (type(source) is not str or len(source) > MAX_SOURCE_LENGTH):
+        raise _Reject("invalid_field", f"source must be a string of at most {MAX_SOURCE_LENGTH} characters.")
+    return event_id, value, metric, occurred_at, day, category, channel, region, source
+
+
+def validate_items(
+    items: Iterable[Any], catalogue: Mapping[str, MetricRules], tz: str, *, exact_numbers: bool = False
+) -> ParsedBatch:
+    """Checks every item; the valid ones become columns, each invalid one a rejection.
+
+    Items spelled the plain way (string ids, catalogue metrics, digit values, ISO timestamps with
+    an offset, known dims) pass a short path; any other item is judged by `_checked`, the one
+    place that words each rejection. Without `exact_numbers` (items parsed by orjson), such an
+    item holding a float raises `InexactNumbers`: the short path takes strings only.
+    """
     batch = ParsedBatch()
     seen: set[str] = set()
+    business_zone = zone(tz)
+    plain_decimal = _PLAIN_DECIMAL
+    from_iso = datetime.fromisoformat
     for index, item in enumerate(items):
-        event_id: Any = None
-        try:
-            if type(item) is not dict:
-                raise _Reject(
-                    "missing_field", "The item is not an object with event_id, metric, value, occurred_at."
-                )
+        checked = None
+        if type(item) is dict:
             event_id = item.get("event_id")
             metric: Any = item.get("metric")
+            rules = catalogue.get(metric) if type(metric) is str else None
             raw_value = item.get("value")
             raw_time = item.get("occurred_at")
-            for name, given in (
-                ("event_id", event_id),
-                ("metric", metric),
-                ("value", raw_value),
-                ("occurred_at", raw_time),
-            ):
-                if given is None or given == "":
-                    raise _Reject("missing_field", f"{name} is required.")
-            if type(event_id) is not str or len(event_id) > MAX_EVENT_ID_LENGTH or event_id.isspace():
-                raise _Reject(
-                    "invalid_field", f"event_id must be a string of at most {MAX_EVENT_ID_LENGTH} characters."
-                )
-            rules = catalogue.get(metric) if type(metric) is str else None
-            if rules is None:
-                raise _Reject("unknown_metric", f"'{str(metric)[:64]}' is not in the metric catalogue.")
-            if rules.derived:
-                raise _Reject(
-                    "derived_metric", f"{metric} is derived from other metrics; push its parts instead."
-                )
-            value = parse_value(raw_value)
-            if rules.value_min is not None and value < rules.value_min:
-                raise _Reject("invalid_value", f"{metric} cannot be below {rules.value_min}.")
-            if rules.value_max is not None and value > rules.value_max:
-                raise _Reject("invalid_value", f"{metric} cannot be above {rules.value_max}.")
-            occurred_at = parse_timestamp(raw_time)
-            day = business_day(occurred_at, tz)
-            if not FIRST_YEAR <= day.year <= LAST_YEAR:
-                raise _Reject(
-                    "invalid_timestamp", f"occurred_at must fall between {FIRST_YEAR} and {LAST_YEAR}."
-                )
-            category, channel, region = _dimension_values(item.get("dims"), rules, metric)
             source = item.get("source")
-            if source is not None and (type(source) is not str or len(source) > MAX_SOURCE_LENGTH):
-                raise _Reject(
-                    "invalid_field", f"source must be a string of at most {MAX_SOURCE_LENGTH} characters."
+            if (
+                type(event_id) is str
+                and event_id
+                and len(event_id) <= MAX_EVENT_ID_LENGTH
+                and not event_id.isspace()
+                and rules is not None
+                and not rules.derived
+                and type(raw_value) is str
+                and plain_decimal(raw_value)
+                and type(raw_time) is str
+                and (source is None or (type(source) is str and len(source) <= MAX_SOURCE_LENGTH))
+            ):
+                value = Decimal(raw_value)
+                try:
+                    occurred_at = from_iso(raw_time)
+                except ValueError:
+                    occurred_at = None
+                dims = _fast_dimensions(item.get("dims"), rules)
+                if (
+                    occurred_at is not None
+                    and occurred_at.utcoffset() is not None
+                    and dims is not None
+                    and (rules.value_min is None or value >= rules.value_min)
+                    and (rules.value_max is None or value <= rules.value_max)
+                ):
+                    day = occurred_at.astimezone(business_zone).date()
+                    if FIRST_YEAR <= day.year <= LAST_YEAR:
+                        checked = (event_id, value, metric, occurred_at, day, *dims, source)
+        if checked is None:
+            if not exact_numbers and _holds_float(item):
+                raise InexactNumbers
+            try:
+                checked = _checked(item, catalogue, tz)
+            except _Reject as problem:
+                event_id = item.get("event_id") if type(item) is dict else None
+                batch.rejected.append(
+                    Rejection(
+                        index, event_id if type(event_id) is str else None, problem.code, problem.detail
+                    )
                 )
-        except _Reject as problem:
-            batch.rejected.append(
-                Rejection(index, event_id if type(event_id) is str else None, problem.code, problem.detail)
-            )
-            continue
+                continue
+        event_id, value, metric, occurred_at, day, category, channel, region, source = checked
         digest = content_hash(metric, value, occurred_at, category, channel, region)
         if event_id in seen:
             # Judged after storing, against the content that event_id ends up with.
