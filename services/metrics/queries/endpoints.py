@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Path, Query
 from fastapi.responses import Response
 
@@ -28,7 +28,7 @@ router = v1_router(tags=["queries"])
 
 
 def _json(payload: Any) -> Response:
-    return Response(json.dumps(payload, separators=(",", ":")), media_type="application/json")
+    return Response(orjson.dumps(payload), media_type="application/json")
 
 
 @router.post(

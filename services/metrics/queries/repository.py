@@ -15,7 +15,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 DIMENSION_COLUMNS = {"category": "categories", "channel": "channels", "region": "regions"}
@@ -49,7 +48,7 @@ def _rollup_subquery(shape: ReadShape, parameter: str) -> str:
         # Without dimensions: one row per (metric, day).
         return f"""
         select q.leaf, a.day, null::text, null::text, null::text, a.total
-        from jsonb_to_recordset(cast(:{parameter} as jsonb)) as {_RECORD}
+        from jsonb_to_recordset(cast({parameter} as jsonb)) as {_RECORD}
         cross join lateral (
             select {day} as day, sum(r.total) as total
             from metrics.daily_totals r
@@ -64,7 +63,7 @@ def _rollup_subquery(shape: ReadShape, parameter: str) -> str:
         columns = ", ".join(f"a.{d}" if d == dimension else "null::text" for d in DIMENSION_COLUMNS)
         return f"""
         select q.leaf, a.day, {columns}, a.total
-        from jsonb_to_recordset(cast(:{parameter} as jsonb)) as {_RECORD}
+        from jsonb_to_recordset(cast({parameter} as jsonb)) as {_RECORD}
         cross join lateral (
             select {day} as day, {group} as {dimension}, sum(r.total) as total
             from metrics.daily_dimension_rollups r
@@ -80,7 +79,7 @@ def _rollup_subquery(shape: ReadShape, parameter: str) -> str:
     )
     return f"""
         select q.leaf, a.day, a.category, a.channel, a.region, a.total
-        from jsonb_to_recordset(cast(:{parameter} as jsonb)) as {_RECORD}
+        from jsonb_to_recordset(cast({parameter} as jsonb)) as {_RECORD}
         cross join lateral (
             select {day} as day, {groups}, sum(r.total) as total
             from metrics.daily_rollups r
@@ -95,7 +94,7 @@ _LATEST_MARGIN_DAYS = 2
 
 
 def _latest_subquery(filtered: tuple[str, ...], parameter: str) -> str:
-    record = f"jsonb_to_recordset(cast(:{parameter} as jsonb)) as {_RECORD}"
+    record = f"jsonb_to_recordset(cast({parameter} as jsonb)) as {_RECORD}"
     if not filtered:
         return f"""
         select q.leaf, (
@@ -136,8 +135,15 @@ def _encode(value: Any) -> Any:
     raise TypeError(type(value))
 
 
-def _parameters(groups: Sequence[Sequence[dict[str, Any]]]) -> dict[str, str]:
-    return {f"reads_{i}": json.dumps(rows, default=_encode) for i, rows in enumerate(groups)}
+async def _fetch(
+    session: AsyncSession, statement: str, groups: Sequence[Sequence[dict[str, Any]]]
+) -> list[Any]:
+    # Straight on the driver connection: thousands of rows come back as asyncpg records,
+    # without a result-row layer on top.
+    connection = await session.connection()
+    raw = (await connection.get_raw_connection()).driver_connection
+    assert raw is not None
+    return list(await raw.fetch(statement, *(json.dumps(rows, default=_encode) for rows in groups)))
 
 
 async def read_rollups(
@@ -150,9 +156,8 @@ async def read_rollups(
     for shape, row in reads:
         by_shape.setdefault(shape, []).append(row)
     shapes = sorted(by_shape, key=repr)  # a stable statement text per set of shapes
-    statement = " union all ".join(_rollup_subquery(s, f"reads_{i}") for i, s in enumerate(shapes))
-    result = await session.execute(text(statement), _parameters([by_shape[s] for s in shapes]))
-    return [tuple(row) for row in result.all()]
+    statement = " union all ".join(_rollup_subquery(s, f"${i + 1}") for i, s in enumerate(shapes))
+    return [tuple(row) for row in await _fetch(session, statement, [by_shape[s] for s in shapes])]
 
 
 async def read_latest(
@@ -165,6 +170,5 @@ async def read_latest(
     for filtered, row in reads:
         by_filters.setdefault(filtered, []).append(row)
     keys = sorted(by_filters)
-    statement = " union all ".join(_latest_subquery(k, f"reads_{i}") for i, k in enumerate(keys))
-    result = await session.execute(text(statement), _parameters([by_filters[k] for k in keys]))
-    return {int(leaf): at for leaf, at in result.all()}
+    statement = " union all ".join(_latest_subquery(k, f"${i + 1}") for i, k in enumerate(keys))
+    return {int(leaf): at for leaf, at in await _fetch(session, statement, [by_filters[k] for k in keys])}
