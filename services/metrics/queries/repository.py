@@ -119,13 +119,20 @@ def _latest_subquery(filtered: tuple[str, ...], parameter: str) -> str:
             ) l)
         from {record}"""
     conditions = " ".join(f"and {{t}}.{d} = any(q.{DIMENSION_COLUMNS[d]})" for d in filtered)
+    # The latest day of the combinations: first looked for in the metric's last week (a few
+    # index entries per combination), over all days only when that week has none.
+    latest_day = f"""coalesce(
+                (select max(t.business_day) from metrics.daily_rollups t
+                 where t.metric = q.metric {conditions.format(t="t")}
+                   and t.business_day >= (select max(d.business_day) from metrics.daily_totals d
+                                          where d.metric = q.metric) - 7),
+                (select max(t.business_day) from metrics.daily_rollups t
+                 where t.metric = q.metric {conditions.format(t="t")}))"""
     return f"""
         select q.leaf, (
             select max(r.last_event_at) from metrics.daily_rollups r
             where r.metric = q.metric {conditions.format(t="r")}
-              and r.business_day >= (select max(t.business_day) from metrics.daily_rollups t
-                                     where t.metric = q.metric {conditions.format(t="t")})
-                                    - {_LATEST_MARGIN_DAYS})
+              and r.business_day >= {latest_day} - {_LATEST_MARGIN_DAYS})
         from {record}"""
 
 
