@@ -43,7 +43,7 @@ async def list_plans(
     page: Paging,
     code: Annotated[str | None, Query(description="Only the plan with this code.")] = None,
     status: Annotated[PlanStatus | None, Query()] = None,
-    fiscal_year: Annotated[int | None, Query()] = None,
+    fiscal_year: Annotated[int | None, Query(ge=1000, le=9999)] = None,
 ) -> Page[PlanOut]:
     """Plans ordered by code, paged. Every role may read."""
     return await service.list_plans(session, page, code=code, status=status, fiscal_year=fiscal_year)
