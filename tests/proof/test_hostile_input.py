@@ -245,3 +245,12 @@ def test_a_hostile_id_through_the_gateway_is_an_error_with_a_code_not_a_crash(ap
         codes = [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
         assert codes and all(codes), body
         assert "INTERNAL" not in " ".join(str(c).upper() for c in codes), body
+
+
+@pytest.mark.parametrize("fiscal_year", ["-5245554948645868544", "99999999999", "0"])
+def test_a_year_filter_beyond_any_column_is_refused_or_matches_nothing(api: Api, fiscal_year: str) -> None:
+    response = api.client("targets").get("/v1/plans", params={"fiscal_year": fiscal_year})
+    if response.status_code == 200:
+        assert response.json()["items"] == []
+    else:
+        assert_problem(response, 422)
