@@ -161,3 +161,54 @@ def test_every_answer_equals_a_recomputation_from_the_accepted_events(
     daily_dau = [total("dau", day=d) for d in _days() if any(k[0] == d for k in sums["dau"])]
     expected_dau = sum(daily_dau, Decimal(0)) / len(daily_dau) if daily_dau else None
     assert dec(dau["value"]) == expected_dau
+
+    # Reads on two dimensions (category and channel) and the latest event times, whatever the
+    # date, under one and two filtered dimensions; a derived metric reports its oldest part.
+    pair = {"category": categories[:2], "channel": channels[0]}
+    pair_span = {"start": START.isoformat(), "end": END.isoformat(), "filters": pair}
+    gmv_pair, gmv_pair_days, conversion_pair, gmv_one = query(
+        reader,
+        {"id": "pair", "metric": "gmv", "group_by": ["channel"], **pair_span},
+        {"id": "pair-days", "metric": "gmv", "bucket": "day", **pair_span},
+        {"id": "conv-pair", "metric": "conversion_rate", **pair_span},
+        {"id": "one", "metric": "gmv", **span},
+    )
+
+    def pair_total(metric: str, day: date | None = None) -> Decimal:
+        return sum(
+            (
+                v
+                for (k_day, k_cat, k_ch), v in sums[metric].items()
+                if k_cat in pair["category"] and k_ch == channels[0] and (day is None or k_day == day)
+            ),
+            Decimal(0),
+        )
+
+    assert dec(gmv_pair["value"]) == pair_total("gmv")
+    assert [(g["key"], dec(g["value"])) for g in gmv_pair["groups"]] == (
+        [({"channel": channels[0]}, pair_total("gmv"))]
+        if any(k[1] in pair["category"] and k[2] == channels[0] for k in sums["gmv"])
+        else []
+    )
+    assert [(p["start"], dec(p["value"])) for p in gmv_pair_days["series"]] == [
+        (d.isoformat(), pair_total("gmv", day=d)) for d in _days()
+    ]
+
+    def latest(metric: str, categories_in: list[str], channel: str | None) -> datetime | None:
+        times = [
+            _instant(d)
+            for d in stored.values()
+            if d.metric == metric
+            and categories[d.category] in categories_in
+            and (channel is None or channels[d.channel] == channel)
+        ]
+        return max(times) if times else None
+
+    def stamp(text: str | None) -> datetime | None:
+        return None if text is None else datetime.fromisoformat(text)
+
+    assert stamp(gmv_one["last_event_at"]) == latest("gmv", categories, None)
+    assert stamp(gmv_pair["last_event_at"]) == latest("gmv", categories[:2], channels[0])
+    parts = [latest(m, categories[:2], channels[0]) for m in ("orders", "uv")]
+    oldest = None if any(p is None for p in parts) else min(p for p in parts if p is not None)
+    assert stamp(conversion_pair["last_event_at"]) == oldest
