@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -147,3 +147,31 @@ def test_scorecard_weights_attainment_and_leaves_unscored_out() -> None:
     assert (card["financial"].targets, card["financial"].unscored) == (2, 1)
     assert card["operational"].attainment is None
     assert card["overall"].attainment == Decimal("0.9900")  # (3.3 + 0.7 + 0.95) / 5
+
+
+# Events accept values up to 10^30; a quarter's sums of them go beyond the 28 digits of the
+# default decimal context, so every rounding must use the attribution's own wide context.
+huge_money = st.decimals(
+    min_value=0, max_value=Decimal("1e34"), places=2, allow_nan=False, allow_infinity=False
+)
+
+
+@SETTINGS
+@given(
+    planned_gmv=huge_money,
+    ly=st.tuples(huge_money, huge_money, huge_money),
+    ty=st.tuples(huge_money, huge_money, huge_money),
+    actual=huge_money,
+)
+def test_driver_parts_add_up_at_the_largest_accepted_magnitudes(planned_gmv, ly, ty, actual) -> None:
+    from services.reviews.reviews.snapshot import funnel_figures
+
+    plan = planned_funnel(planned_gmv, *ly)
+    if plan is None:
+        return
+    with localcontext(Context(prec=80)):  # the test's own arithmetic must not round either
+        variance = actual - planned_gmv
+        drivers = decompose_gmv(plan, actual_funnel(*ty, plan), variance)
+        assert drivers.traffic + drivers.conversion + drivers.basket == variance
+    figures = funnel_figures(drivers.actual)
+    assert figures.gmv >= 0

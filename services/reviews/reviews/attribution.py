@@ -11,34 +11,57 @@ totals always add up; the direction says whether a negative variance is bad.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Context, Decimal
-from typing import TypeVar
+from decimal import Context, Decimal, localcontext
+from typing import Any, TypeVar, cast
 
 # Rates such as conversion (0.0312) need more places than money; 6 keeps both readable.
 QUANTUM = Decimal("0.000001")
-# Enough digits that the logarithms of the driver decomposition do not limit accuracy.
+SHARE = Decimal("0.0001")
+# Enough digits that the logarithms of the driver decomposition do not limit accuracy, and that
+# sums of events (each up to 10^30) are exact: every public function computes in this context.
 _CTX = Context(prec=50)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def wide(function: F) -> F:
+    """Runs `function` in the attribution's wide decimal context."""
+
+    @functools.wraps(function)
+    def in_context(*args: Any, **kwargs: Any) -> Any:
+        with localcontext(_CTX):
+            return function(*args, **kwargs)
+
+    return cast(F, in_context)
+
 
 K = TypeVar("K", bound=Hashable)
 
 
+@wide
 def settle(values: Sequence[Decimal], total: Decimal, quantum: Decimal = QUANTUM) -> list[Decimal]:
     """Rounds each value to `quantum` and puts the difference to `total` into the part with the
     largest magnitude (the first one on ties), so the result sums to `total` exactly."""
     if not values:
         raise ValueError("settle needs at least one part")
-    rounded = [v.quantize(quantum, context=_CTX) for v in values]
-    remainder = total - sum(rounded, Decimal(0))
+    parts = [rounded(v, quantum) for v in values]
+    remainder = total - sum(parts, Decimal(0))
     if remainder:
-        biggest = max(range(len(rounded)), key=lambda i: (abs(rounded[i]), -i))
-        rounded[biggest] += remainder
-    return rounded
+        biggest = max(range(len(parts)), key=lambda i: (abs(parts[i]), -i))
+        parts[biggest] += remainder
+    return parts
 
 
-def _div(a: Decimal, b: Decimal) -> Decimal:
+def divide(a: Decimal, b: Decimal) -> Decimal:
     return _CTX.divide(a, b)
+
+
+def rounded(value: Decimal, quantum: Decimal = QUANTUM) -> Decimal:
+    """Rounds in the wide context: sums of events reach past the default context's 28 digits."""
+    return value.quantize(quantum, context=_CTX)
 
 
 @dataclass(frozen=True)
@@ -65,7 +88,7 @@ def _shares(parts: list[tuple[str | None, Decimal, Decimal | None, Decimal, Deci
     total = sum((p[3] for p in parts), Decimal(0))
     out = []
     for value, target, actual, variance, planned_share in parts:
-        share = _div(variance, total).quantize(Decimal("0.0001")) if total else None
+        share = divide(variance, total).quantize(SHARE) if total else None
         out.append(Part(value, target, actual, variance, share, planned_share))
     return out
 
@@ -75,6 +98,7 @@ def _sort_key(value: str | None) -> tuple[int, str]:
     return (1, "") if value is None else (0, value)
 
 
+@wide
 def attribute_to_children(planned: Decimal, actual: Decimal, children: Sequence[Child]) -> list[Part]:
     """Variance against decomposed child targets: each child's variance is its own actual − its
     planned; what the children do not cover (parent plan or actual outside them) is the rest.
@@ -88,7 +112,7 @@ def attribute_to_children(planned: Decimal, actual: Decimal, children: Sequence[
                 child.planned,
                 child.actual,
                 child.actual - child.planned,
-                _div(child.planned, planned).quantize(Decimal("0.0001")) if planned else None,
+                divide(child.planned, planned).quantize(SHARE) if planned else None,
             )
         )
     rest_planned = planned - sum((c.planned for c in children), Decimal(0))
@@ -100,12 +124,13 @@ def attribute_to_children(planned: Decimal, actual: Decimal, children: Sequence[
                 rest_planned,
                 rest_actual,
                 rest_actual - rest_planned,
-                _div(rest_planned, planned).quantize(Decimal("0.0001")) if planned else None,
+                divide(rest_planned, planned).quantize(SHARE) if planned else None,
             )
         )
     return _shares(rows)
 
 
+@wide
 def attribute_by_last_year_mix(
     planned: Decimal,
     actual: Decimal,
@@ -122,7 +147,7 @@ def attribute_by_last_year_mix(
     if last_year_total <= 0 or any(v < 0 for v in last_year.values()):
         return None
     values = sorted(set(last_year) | set(this_year), key=_sort_key)
-    raw = [_div(planned * last_year.get(v, Decimal(0)), last_year_total) for v in values]
+    raw = [divide(planned * last_year.get(v, Decimal(0)), last_year_total) for v in values]
     planned_parts = settle(raw, planned)
     actual_parts = [this_year.get(v, Decimal(0)) for v in values]
     unexplained = actual - sum(actual_parts, Decimal(0))
@@ -136,7 +161,7 @@ def attribute_by_last_year_mix(
     rows: list[tuple[str | None, Decimal, Decimal | None, Decimal, Decimal | None]] = []
     for value, child_planned, child_actual in zip(values, planned_parts, actual_parts, strict=True):
         share = (
-            _div(last_year.get(value, Decimal(0)), last_year_total).quantize(Decimal("0.0001"))
+            divide(last_year.get(value, Decimal(0)), last_year_total).quantize(SHARE)
             if value is not None or value in last_year
             else None
         )
@@ -151,6 +176,7 @@ class RateGroup:
     denominator: Decimal
 
 
+@wide
 def attribute_rate_by_volume(
     target_rate: Decimal, variance: Decimal, groups: Sequence[RateGroup]
 ) -> list[Part] | None:
@@ -164,12 +190,12 @@ def attribute_rate_by_volume(
     if not groups or total_denominator <= 0:
         return None
     ordered = sorted(groups, key=lambda g: _sort_key(g.value))
-    raw = [_div(g.numerator - target_rate * g.denominator, total_denominator) for g in ordered]
+    raw = [divide(g.numerator - target_rate * g.denominator, total_denominator) for g in ordered]
     contributions = settle(raw, variance)
     rows: list[tuple[str | None, Decimal, Decimal | None, Decimal, Decimal | None]] = []
     for group, contribution in zip(ordered, contributions, strict=True):
-        rate = _div(group.numerator, group.denominator).quantize(QUANTUM) if group.denominator else None
-        volume_share = _div(group.denominator, total_denominator).quantize(Decimal("0.0001"))
+        rate = divide(group.numerator, group.denominator).quantize(QUANTUM) if group.denominator else None
+        volume_share = divide(group.denominator, total_denominator).quantize(SHARE)
         rows.append((group.value, target_rate, rate, contribution, volume_share))
     return _shares(rows)
 
@@ -201,6 +227,7 @@ class Drivers:
     actual: Funnel
 
 
+@wide
 def planned_funnel(planned_gmv: Decimal, uv: Decimal, orders: Decimal, gmv: Decimal) -> Funnel | None:
     """The plan's funnel: last year's conversion and basket size, with the traffic needed to
     reach the planned GMV at them (UV = planned GMV / (conversion × AOV) = LY UV × planned / LY GMV).
@@ -208,17 +235,18 @@ def planned_funnel(planned_gmv: Decimal, uv: Decimal, orders: Decimal, gmv: Deci
     if uv <= 0 or orders <= 0 or gmv <= 0 or planned_gmv < 0:
         return None
     return Funnel(
-        uv=_div(planned_gmv * uv, gmv),
-        conversion_rate=_div(orders, uv),
-        aov=_div(gmv, orders),
+        uv=divide(planned_gmv * uv, gmv),
+        conversion_rate=divide(orders, uv),
+        aov=divide(gmv, orders),
     )
 
 
+@wide
 def actual_funnel(uv: Decimal, orders: Decimal, gmv: Decimal, planned: Funnel) -> Funnel:
     """The period's funnel. A rate with a zero denominator is undefined, so it keeps the planned
     value: nothing is attributed to a factor that cannot be observed."""
-    conversion = _div(orders, uv) if uv > 0 else planned.conversion_rate
-    aov = _div(gmv, orders) if orders > 0 else planned.aov
+    conversion = divide(orders, uv) if uv > 0 else planned.conversion_rate
+    aov = divide(gmv, orders) if orders > 0 else planned.aov
     return Funnel(uv=max(uv, Decimal(0)), conversion_rate=conversion, aov=aov)
 
 
@@ -227,10 +255,11 @@ def _log_mean(a: Decimal, b: Decimal) -> Decimal:
     log_gap = _CTX.subtract(_CTX.ln(a), _CTX.ln(b))
     if a == b or not log_gap:
         # Equal up to the logarithm's precision: the log mean is their (common) value.
-        return _div(a + b, Decimal(2))
-    return _div(a - b, log_gap)
+        return divide(a + b, Decimal(2))
+    return divide(a - b, log_gap)
 
 
+@wide
 def decompose_gmv(planned: Funnel, actual: Funnel, variance: Decimal) -> Drivers:
     """Splits the GMV variance into traffic, conversion and basket-size parts.
 
@@ -248,7 +277,7 @@ def decompose_gmv(planned: Funnel, actual: Funnel, variance: Decimal) -> Drivers
     )
     if all(x0 > 0 and x1 > 0 for x0, x1 in factors):
         weight = _log_mean(actual.gmv, planned.gmv)
-        raw = [_CTX.multiply(weight, _CTX.ln(_div(x1, x0))) for x0, x1 in factors]
+        raw = [_CTX.multiply(weight, _CTX.ln(divide(x1, x0))) for x0, x1 in factors]
         method = "lmdi"
     else:
         raw = [

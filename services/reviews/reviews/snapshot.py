@@ -209,12 +209,13 @@ def _parts(parts: list[attr.Part] | None) -> list[AttributionPart] | None:
     ]
 
 
-def _funnel(f: attr.Funnel) -> FunnelFigures:
+@attr.wide
+def funnel_figures(f: attr.Funnel) -> FunnelFigures:
     return FunnelFigures(
-        uv=f.uv.quantize(attr.QUANTUM),
-        conversion_rate=f.conversion_rate.quantize(attr.QUANTUM),
-        aov=f.aov.quantize(attr.QUANTUM),
-        gmv=f.gmv.quantize(attr.QUANTUM),
+        uv=attr.rounded(f.uv),
+        conversion_rate=attr.rounded(f.conversion_rate),
+        aov=attr.rounded(f.aov),
+        gmv=attr.rounded(f.gmv),
     )
 
 
@@ -294,12 +295,13 @@ def attribute(
                     basket=drivers.basket,
                     total=drivers.total,
                     method=drivers.method,
-                    planned=_funnel(drivers.planned),
-                    actual=_funnel(drivers.actual),
+                    planned=funnel_figures(drivers.planned),
+                    actual=funnel_figures(drivers.actual),
                 )
     return out
 
 
+@attr.wide
 def build_items(
     targets: Sequence[Json],
     progress: Mapping[str, Json],
@@ -316,7 +318,9 @@ def build_items(
         planned = planned_to_date(target, row, definition, as_of)
         actual = dec(row.get("actual"))
         variance = actual - planned if actual is not None and planned is not None else None
-        variance_pct = (variance / planned).quantize(_PCT) if variance is not None and planned else None
+        variance_pct = (
+            attr.rounded(attr.divide(variance, planned), _PCT) if variance is not None and planned else None
+        )
         item = SnapshotItem(
             target_id=tid,
             name=str(target.get("name", "")),
@@ -386,6 +390,7 @@ def diff_items(before: Sequence[SnapshotItem], after: Sequence[SnapshotItem]) ->
     return changes
 
 
+@attr.wide
 def drift_items(items: Sequence[SnapshotItem], progress: Mapping[str, Json]) -> list[DriftItem]:
     """Today's actuals for the same as_of against the frozen ones (late events show here)."""
     out = []
@@ -393,7 +398,9 @@ def drift_items(items: Sequence[SnapshotItem], progress: Mapping[str, Json]) -> 
         row = progress.get(item.target_id, {})
         current = dec(row.get("actual"))
         drift = current - item.actual if current is not None and item.actual is not None else None
-        pct = (drift / item.actual).quantize(_PCT) if drift is not None and item.actual else None
+        pct = (
+            attr.rounded(attr.divide(drift, item.actual), _PCT) if drift is not None and item.actual else None
+        )
         out.append(
             DriftItem(
                 target_id=item.target_id,
