@@ -39,7 +39,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Literal
 
 from shared.periods import Period
@@ -322,7 +322,17 @@ def _clamp(value: Decimal | None, low: Decimal | None, high: Decimal | None) -> 
 # ---- the computation ----------------------------------------------------------------------------
 
 
+# Actuals are sums of events (each up to 10^30); rounding them to the target's places needs more
+# than the default context's 28 digits.
+_WIDE = Context(prec=80)
+
+
 def compute(inp: ProgressInput) -> Progress:
+    with localcontext(_WIDE):
+        return _compute(inp)
+
+
+def _compute(inp: ProgressInput) -> Progress:
     target = inp.target_value
     places = max(inp.places, _places_of(target))
     stale = is_stale(inp)

@@ -143,3 +143,20 @@ def test_a_rate_below_its_minimum_denominator_reports_insufficient_data() -> Non
 def test_before_the_period_starts_nothing_is_coloured() -> None:
     result = run(Decimal(0), Decimal(100), START - timedelta(days=1), "higher_is_better", [])
     assert result.health == Health.NOT_STARTED
+
+
+@settings(max_examples=25, deadline=None)
+@given(exponent=st.integers(min_value=20, max_value=34))
+def test_progress_of_actuals_far_past_28_digits_is_computed_not_refused(exponent: int) -> None:
+    # Events accept values up to 10^30, so a period's sum can pass the default 28-digit context.
+    result = compute(
+        ProgressInput(
+            target_value=Decimal("1000000.00"),
+            starts_on=date(2025, 1, 1),
+            ends_on=date(2025, 12, 31),
+            as_of=date(2025, 6, 30),
+            actual=Decimal("1" + "0" * exponent + ".01"),
+        )
+    )
+    assert result.actual == Decimal("1" + "0" * exponent + ".01")
+    assert result.health == Health.ON_TRACK
