@@ -279,6 +279,7 @@ def progress_queries(rows: list[dict[str, object]]) -> dict[str, object]:
                 "end": last_year.end.isoformat(),
                 "filters": filters,
                 "bucket": "day",
+                "series_format": "compact",
             }
         )
     return {"queries": queries}

@@ -129,13 +129,33 @@ def test_every_answer_equals_a_recomputation_from_the_accepted_events(
         return None if text is None else Decimal(text)
 
     span = {"start": START.isoformat(), "end": END.isoformat(), "filters": {"category": categories}}
-    gmv, conversion, dau, gmv_days = query(
+    compact = {"bucket": "day", "series_format": "compact"}
+    gmv, conversion, dau, gmv_days, gmv_columns, conversion_days, conversion_columns = query(
         reader,
         {"id": "gmv", "metric": "gmv", "group_by": ["category"], **span},
         {"id": "conv", "metric": "conversion_rate", "group_by": ["category"], **span},
         {"id": "dau", "metric": "dau", **span},
         {"id": "days", "metric": "gmv", "bucket": "day", **span},
+        {"id": "days-compact", "metric": "gmv", **compact, **span},
+        {"id": "conv-days", "metric": "conversion_rate", "bucket": "day", **span},
+        {"id": "conv-days-compact", "metric": "conversion_rate", **compact, **span},
     )
+
+    # The compact day series carries the very strings of the points, column by column.
+    for points, columns in ((gmv_days, gmv_columns), (conversion_days, conversion_columns)):
+        assert columns["series"] is None
+        assert points.get("series_compact") is None
+        assert columns["series_compact"] == {
+            "start": START.isoformat(),
+            "bucket": "day",
+            "values": [p["value"] for p in points["series"]],
+            "numerators": [p["numerator"] for p in points["series"]],
+            "denominators": [p["denominator"] for p in points["series"]],
+        }
+    assert [dec(v) for v in gmv_columns["series_compact"]["values"]] == [total("gmv", day=d) for d in _days()]
+    conversion_compact = conversion_columns["series_compact"]
+    assert [dec(n) for n in conversion_compact["numerators"]] == [total("orders", day=d) for d in _days()]
+    assert [dec(n) for n in conversion_compact["denominators"]] == [total("uv", day=d) for d in _days()]
 
     assert dec(gmv["value"]) == total("gmv")
     present = sorted({cat for (_, cat, _) in sums["gmv"]})

@@ -393,6 +393,26 @@ def test_a_range_ending_before_it_starts_is_refused(reader: httpx.Client) -> Non
     assert (response.status_code, response.json()["code"]) == (422, "invalid_range")
 
 
+def test_a_compact_series_is_refused_for_buckets_other_than_days(reader: httpx.Client) -> None:
+    response = reader.post(
+        "/v1/query",
+        json={
+            "queries": [
+                {
+                    "id": "months",
+                    "metric": "gmv",
+                    "start": "2025-01-01",
+                    "end": "2025-03-31",
+                    "bucket": "month",
+                    "series_format": "compact",
+                }
+            ]
+        },
+    )
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_series_format")
+    assert response.json()["query_id"] == "months"
+
+
 def test_value_and_series_routes_answer_like_the_batch(
     ingest: httpx.Client, reader: httpx.Client, unique: str
 ) -> None:

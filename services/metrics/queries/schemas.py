@@ -14,6 +14,11 @@ MAX_QUERIES = 500
 DimensionFilter = str | list[str] | None
 
 
+class SeriesFormat(enum.StrEnum):
+    POINTS = "points"
+    COMPACT = "compact"
+
+
 class Bucket(enum.StrEnum):
     DAY = "day"
     WEEK = "week"
@@ -39,6 +44,11 @@ class MetricQuery(BaseModel):
     filters: QueryFilters | None = None
     group_by: list[Dimension] | None = None
     bucket: Bucket | None = None
+    series_format: SeriesFormat = Field(
+        SeriesFormat.POINTS,
+        description="`compact` (day buckets only): the series as columns in `series_compact` "
+        "instead of one object per day in `series`.",
+    )
 
 
 class QueryBatch(BaseModel):
@@ -62,6 +72,16 @@ class SeriesPoint(BaseModel):
     denominator: str | None
 
 
+class CompactSeries(BaseModel):
+    """A day series as columns: entry i is the day `start` + i; same numbers as `series`."""
+
+    start: date
+    bucket: Bucket
+    values: list[str | None]
+    numerators: list[str | None]
+    denominators: list[str | None]
+
+
 class QueryResult(BaseModel):
     id: str
     metric: str
@@ -70,6 +90,9 @@ class QueryResult(BaseModel):
     denominator: str | None
     groups: list[GroupValue] | None
     series: list[SeriesPoint] | None = Field(description="Every bucket in [start, end], clipped to it.")
+    series_compact: CompactSeries | None = Field(
+        None, description='Only with `"series_format": "compact"` (then `series` is null).'
+    )
     last_event_at: datetime | None = Field(
         description="Latest event of the metric under the filters (any date); "
         "derived: the oldest of its parts."

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.metrics.catalogue.schemas import DIMENSIONS, Aggregation, Kind
 from services.metrics.catalogue.service import Catalogue, load_catalogue
 from services.metrics.queries import repository
-from services.metrics.queries.schemas import Bucket, MetricQuery, QueryFilters
+from services.metrics.queries.schemas import Bucket, MetricQuery, QueryFilters, SeriesFormat
 from shared.auth import Permission, Principal
 from shared.errors import Problem
 from shared.formula import DECIMAL_CONTEXT, Node, evaluate, ratio_parts, references
@@ -131,6 +131,13 @@ def _check(query: MetricQuery, catalogue: Catalogue) -> None:
             f"Query {query.id} names unknown metric {query.metric}.",
             query_id=query.id,
             metric=query.metric,
+        )
+    if query.series_format == SeriesFormat.COMPACT and query.bucket != Bucket.DAY:
+        raise Problem(
+            422,
+            "invalid_series_format",
+            f"Query {query.id}: the compact series needs the day bucket.",
+            query_id=query.id,
         )
     if query.end < query.start:
         raise Problem(422, "invalid_range", f"Query {query.id} ends before it starts.", query_id=query.id)
@@ -308,7 +315,9 @@ class QueryRunner:
                     }
                 )
 
-        if query.bucket is not None:
+        if query.bucket is not None and query.series_format == SeriesFormat.COMPACT:
+            result["series_compact"] = self._series_compact(query, overall)
+        elif query.bucket is not None:
             result["series"] = self._series(query, overall)
 
         if self.catalogue.definitions[query.metric].kind == Kind.DERIVED:
@@ -320,44 +329,80 @@ class QueryRunner:
         return result
 
     def _series(self, query: MetricQuery, overall: dict[str, DayTotals]) -> list[dict[str, Any]]:
-        """Every bucket of [start, end] with its value: the day totals of each bucket aggregated."""
-        assert query.bucket is not None
-        spans = buckets(query.start, query.end, query.bucket)
-        starts = [s for s, _ in spans]
-        by_bucket: dict[str, list[list[tuple[date | None, Decimal]]]] = {}
-        for metric, days in overall.items():
-            lists: list[list[tuple[date | None, Decimal]]] = [[] for _ in spans]
-            if query.bucket == Bucket.DAY:
-                first = query.start.toordinal()
-                for day, total in days.items():
-                    if day is not None:
-                        lists[day.toordinal() - first].append((day, total))
-            else:
-                for day, total in days.items():
-                    if day is not None:
-                        lists[bisect.bisect_right(starts, day) - 1].append((day, total))
-            by_bucket[metric] = lists
-        aggregations = {m: self.catalogue.definitions[m].aggregation for m in by_bucket}
+        """Every bucket of [start, end] with its value, one object per bucket."""
+        spans, values, numerators, denominators = self._series_columns(query, overall)
         series = []
-        plain = self._formula(query.metric) is None  # a base metric: its own aggregate
-        for i, (span_start, span_end) in enumerate(spans):
-            if plain:
-                b_value = aggregate(aggregations[query.metric], by_bucket[query.metric][i])
-                b_num = b_den = None
-            else:
-                values = {m: aggregate(aggregations[m], lists[i]) for m, lists in by_bucket.items()}
-                b_value, b_num, b_den = self._value_from(query.metric, values.__getitem__)
+        for (span_start, span_end), value, numerator, denominator in zip(
+            spans, values, numerators, denominators, strict=True
+        ):
             start_text = span_start.isoformat()
             series.append(
                 {
                     "start": start_text,
                     "end": start_text if span_end == span_start else span_end.isoformat(),
-                    "value": decimal_text(b_value),
-                    "numerator": decimal_text(b_num),
-                    "denominator": decimal_text(b_den),
+                    "value": value,
+                    "numerator": numerator,
+                    "denominator": denominator,
                 }
             )
         return series
+
+    def _series_compact(self, query: MetricQuery, overall: dict[str, DayTotals]) -> dict[str, Any]:
+        """The same day series as columns: entry i is the day `start` + i."""
+        assert query.bucket == Bucket.DAY
+        _, values, numerators, denominators = self._series_columns(query, overall)
+        return {
+            "start": query.start.isoformat(),
+            "bucket": query.bucket.value,
+            "values": values,
+            "numerators": numerators,
+            "denominators": denominators,
+        }
+
+    def _series_columns(
+        self, query: MetricQuery, overall: dict[str, DayTotals]
+    ) -> tuple[list[tuple[date, date]], list[str | None], list[str | None], list[str | None]]:
+        """(buckets, values, numerators, denominators): the day totals of each bucket aggregated."""
+        assert query.bucket is not None
+        spans = buckets(query.start, query.end, query.bucket)
+        per_bucket = {
+            metric: _bucket_aggregates(
+                self.catalogue.definitions[metric].aggregation, days, query.start, query.bucket, spans
+            )
+            for metric, days in overall.items()
+        }
+        if self._formula(query.metric) is None:  # a base metric: its own aggregate
+            values = [decimal_text(value) for value in per_bucket[query.metric]]
+            nothing: list[str | None] = [None] * len(spans)
+            return spans, values, nothing, list(nothing)
+        values, numerators, denominators = [], [], []
+        for i in range(len(spans)):
+            parts = {m: aggregates[i] for m, aggregates in per_bucket.items()}
+            b_value, b_num, b_den = self._value_from(query.metric, parts.__getitem__)
+            values.append(decimal_text(b_value))
+            numerators.append(decimal_text(b_num))
+            denominators.append(decimal_text(b_den))
+        return spans, values, numerators, denominators
+
+
+def _bucket_aggregates(
+    aggregation: str, days: DayTotals, start: date, bucket: Bucket, spans: list[tuple[date, date]]
+) -> list[Decimal | None]:
+    """A base metric's aggregate over each bucket (`aggregate` of the bucket's day totals)."""
+    if bucket == Bucket.DAY:
+        # A day bucket holds at most one day total: its aggregate without the per-bucket lists.
+        first = start.toordinal()
+        out: list[Decimal | None] = [ZERO if aggregation == Aggregation.SUM else None] * len(spans)
+        for day, total in days.items():
+            if day is not None:
+                out[day.toordinal() - first] = aggregate(aggregation, ((day, total),))
+        return out
+    starts = [s for s, _ in spans]
+    lists: list[list[tuple[date | None, Decimal]]] = [[] for _ in spans]
+    for day, total in days.items():
+        if day is not None:
+            lists[bisect.bisect_right(starts, day) - 1].append((day, total))
+    return [aggregate(aggregation, entries) for entries in lists]
 
 
 def _group_entries(

@@ -70,6 +70,7 @@ def _queries(target: Target, as_of: date) -> list[dict[str, Any]]:
             "end": last_year.end.isoformat(),
             "filters": filters,
             "bucket": "day",
+            "series_format": "compact",
         },
     ]
 
@@ -90,12 +91,25 @@ def profile_of(result: dict[str, Any] | None) -> list[DayValue]:
 
 def seasonal_profile_of(result: dict[str, Any] | None, additive: bool) -> SeasonalProfile:
     """Last year's daily series, summarised once, reading only the sides the metric weighs by:
-    a batch of a year's profiles is tens of thousands of points (parsed inline, not per call)."""
+    a batch of a year's profiles is tens of thousands of points (parsed inline, not per call).
+    Reads the compact columns (`series_format: compact`) or, from older answers, the points."""
+    compact = (result or {}).get("series_compact")
+    if compact is not None:
+        first = date.fromisoformat(compact["start"]).toordinal()
+        raw_values = compact["values"]
+        days = [date.fromordinal(first + i) for i in range(len(raw_values))]
+        values = [None if v is None else Decimal(str(v)) for v in raw_values]
+        if additive:
+            nothing: list[Decimal | None] = [None] * len(days)
+            return SeasonalProfile.of_columns(days, values, nothing, nothing, True)
+        numerators = [None if n is None else Decimal(str(n)) for n in compact["numerators"]]
+        denominators = [None if d is None else Decimal(str(d)) for d in compact["denominators"]]
+        return SeasonalProfile.of_columns(days, values, numerators, denominators, False)
     series = (result or {}).get("series") or []
     days = [date.fromisoformat(point["start"]) for point in series]
     values = [None if (v := point.get("value")) is None else Decimal(str(v)) for point in series]
     if additive:
-        nothing: list[Decimal | None] = [None] * len(series)
+        nothing = [None] * len(series)
         return SeasonalProfile.of_columns(days, values, nothing, nothing, True)
     numerators = [None if (n := point.get("numerator")) is None else Decimal(str(n)) for point in series]
     denominators = [None if (d := point.get("denominator")) is None else Decimal(str(d)) for point in series]
