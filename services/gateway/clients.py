@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import httpx
+import orjson
 
 from shared.http import ServiceClient
 
@@ -64,7 +65,7 @@ class Upstream:
     async def read(self, service: ServiceName, path: str, body: Any) -> Any:
         """A read sent as POST because its question is a body (batched queries, progress):
         idempotent, so retried with backoff like a GET."""
-        return (await self.request(service, "POST", path, json=body, idempotent=True)).json()
+        return _decoded(await self.request(service, "POST", path, json=body, idempotent=True))
 
     async def get_all(self, service: ServiceName, path: str, **params: Any) -> list[dict[str, Any]]:
         """Every item of a paged list, following `next_cursor` with the largest page size."""
@@ -79,3 +80,13 @@ class Upstream:
 
     def counts(self) -> dict[str, int]:
         return {name: self.calls.get(name, 0) for name in SERVICE_NAMES}
+
+
+def _decoded(response: httpx.Response) -> Any:
+    """The JSON body, decoded by orjson: batched answers (series, progress) are large and every
+    decimal in them is a JSON string. A body orjson refuses (an integer past 64 bits) is left
+    to the standard decoder, so the answer never changes."""
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return response.json()

@@ -392,7 +392,15 @@ def _bucket_aggregates(
     if bucket == Bucket.DAY:
         # A day bucket holds at most one day total: its aggregate without the per-bucket lists.
         first = start.toordinal()
-        out: list[Decimal | None] = [ZERO if aggregation == Aggregation.SUM else None] * len(spans)
+        if aggregation == Aggregation.SUM:
+            # `aggregate`'s sum of one entry: 0 plus the day total, in the same context.
+            add = DECIMAL_CONTEXT.add
+            sums: list[Decimal | None] = [ZERO] * len(spans)
+            for day, total in days.items():
+                if day is not None:
+                    sums[day.toordinal() - first] = add(ZERO, total)
+            return sums
+        out: list[Decimal | None] = [None] * len(spans)
         for day, total in days.items():
             if day is not None:
                 out[day.toordinal() - first] = aggregate(aggregation, ((day, total),))

@@ -4,6 +4,7 @@ pure `shared.progress`."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -89,15 +90,21 @@ def profile_of(result: dict[str, Any] | None) -> list[DayValue]:
     ]
 
 
+@functools.lru_cache(maxsize=64)
+def _consecutive_days(start: str, count: int) -> tuple[date, ...]:
+    """`count` days from `start`: the targets of a plan mostly share last year's period."""
+    first = date.fromisoformat(start).toordinal()
+    return tuple(map(date.fromordinal, range(first, first + count)))
+
+
 def seasonal_profile_of(result: dict[str, Any] | None, additive: bool) -> SeasonalProfile:
     """Last year's daily series, summarised once, reading only the sides the metric weighs by:
     a batch of a year's profiles is tens of thousands of points (parsed inline, not per call).
     Reads the compact columns (`series_format: compact`) or, from older answers, the points."""
     compact = (result or {}).get("series_compact")
     if compact is not None:
-        first = date.fromisoformat(compact["start"]).toordinal()
         raw_values = compact["values"]
-        days = [date.fromordinal(first + i) for i in range(len(raw_values))]
+        days = _consecutive_days(compact["start"], len(raw_values))
         values = [None if v is None else Decimal(str(v)) for v in raw_values]
         if additive:
             nothing: list[Decimal | None] = [None] * len(days)
@@ -106,14 +113,14 @@ def seasonal_profile_of(result: dict[str, Any] | None, additive: bool) -> Season
         denominators = [None if d is None else Decimal(str(d)) for d in compact["denominators"]]
         return SeasonalProfile.of_columns(days, values, numerators, denominators, False)
     series = (result or {}).get("series") or []
-    days = [date.fromisoformat(point["start"]) for point in series]
+    point_days = [date.fromisoformat(point["start"]) for point in series]
     values = [None if (v := point.get("value")) is None else Decimal(str(v)) for point in series]
     if additive:
         nothing = [None] * len(series)
-        return SeasonalProfile.of_columns(days, values, nothing, nothing, True)
+        return SeasonalProfile.of_columns(point_days, values, nothing, nothing, True)
     numerators = [None if (n := point.get("numerator")) is None else Decimal(str(n)) for point in series]
     denominators = [None if (d := point.get("denominator")) is None else Decimal(str(d)) for point in series]
-    return SeasonalProfile.of_columns(days, values, numerators, denominators, False)
+    return SeasonalProfile.of_columns(point_days, values, numerators, denominators, False)
 
 
 def progress_input(
