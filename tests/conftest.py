@@ -15,6 +15,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -49,8 +50,9 @@ def admin_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
         embedded.stop()
 
 
-@pytest.fixture(scope="session")
-def database_url(admin_database_url: str) -> Iterator[str]:
+@contextmanager
+def fresh_database(admin_database_url: str) -> Iterator[str]:
+    """A new, migrated database on the server, dropped afterwards."""
     name = f"pacer_test_{uuid.uuid4().hex[:12]}"
     ensure_database(admin_database_url, name)
     url = with_database(admin_database_url, name)
@@ -62,13 +64,19 @@ def database_url(admin_database_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def database_url(admin_database_url: str) -> Iterator[str]:
+    with fresh_database(admin_database_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def settings() -> Settings:
     return Settings(jwt_secret=TEST_JWT_SECRET, database_url=None)
 
 
-@pytest.fixture(scope="session")
-def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    log_dir = tmp_path_factory.mktemp("logs")
+@contextmanager
+def running_stack(database_url: str, log_dir: Path) -> Iterator[Stack]:
+    """The three services and the gateway on free ports, exactly as `pacer run` starts them."""
     ports = {name: free_port() for name in ("gateway", "targets", "metrics", "reviews")}
     running = Stack(
         database_url=database_url,
@@ -88,6 +96,12 @@ def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(database_url, tmp_path_factory.mktemp("logs")) as running:
+        yield running
 
 
 class Api:

@@ -13,10 +13,31 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TEST_JWT_SECRET, Api
+from shared.settings import Settings
+from shared.stack import Stack
+from tests.conftest import TEST_JWT_SECRET, Api, fresh_database, running_stack
 
 PACER = str(Path(sys.executable).with_name("pacer"))
 REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def planner_stack(admin_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A database and processes of the planner tests' own: they load a whole demo year and check
+    its seasonal shape, which other tests' events would tilt (demo targets are unscoped)."""
+    with (
+        fresh_database(admin_database_url) as url,
+        running_stack(url, tmp_path_factory.mktemp("planner-logs")) as running,
+    ):
+        yield running
+
+
+@pytest.fixture(scope="session")
+def api(planner_stack: Stack, settings: Settings) -> Iterator[Api]:
+    """Overrides the suite's `api` for the tests in this folder: same helper, own stack."""
+    helper = Api(planner_stack, settings)
+    yield helper
+    helper.close()
 
 
 def stack_env(api: Api, **extra: str) -> dict[str, str]:
