@@ -2,7 +2,7 @@
 
 Random events around Shanghai midnight, written in random zones, with random dimensions,
 repeats and conflicting reuses of event ids, are pushed through the API in two batches; the
-query answers (values, groups, day buckets, numerators and denominators) must equal sums
+query answers (values, groups, day, week and month buckets, numerators and denominators) must equal sums
 recomputed here in plain Python. Each example uses its own dimension values.
 """
 
@@ -181,6 +181,34 @@ def test_every_answer_equals_a_recomputation_from_the_accepted_events(
     daily_dau = [total("dau", day=d) for d in _days() if any(k[0] == d for k in sums["dau"])]
     expected_dau = sum(daily_dau, Decimal(0)) / len(daily_dau) if daily_dau else None
     assert dec(dau["value"]) == expected_dau
+
+    # Week and month buckets (summed per bucket in SQL) equal the sums of their days; the first
+    # week is clipped to START, a Saturday. Groups and derived parts are bucketed the same way.
+    gmv_weeks, gmv_months, conversion_weeks = query(
+        reader,
+        {"id": "weeks", "metric": "gmv", "bucket": "week", "group_by": ["category"], **span},
+        {"id": "months", "metric": "gmv", "bucket": "month", **span},
+        {"id": "conv-weeks", "metric": "conversion_rate", "bucket": "week", **span},
+    )
+    weeks = [(date(2025, 3, 1), date(2025, 3, 2)), (date(2025, 3, 3), date(2025, 3, 4))]
+
+    def span_total(metric: str, since: date, until: date) -> Decimal:
+        return sum((total(metric, day=d) for d in _days() if since <= d <= until), Decimal(0))
+
+    assert [(p["start"], p["end"], dec(p["value"])) for p in gmv_weeks["series"]] == [
+        (week_start.isoformat(), week_end.isoformat(), span_total("gmv", week_start, week_end))
+        for week_start, week_end in weeks
+    ]
+    assert dec(gmv_weeks["value"]) == total("gmv")
+    assert [g["key"]["category"] for g in gmv_weeks["groups"]] == present
+    assert [(p["start"], p["end"], dec(p["value"])) for p in gmv_months["series"]] == [
+        (START.isoformat(), END.isoformat(), total("gmv"))
+    ]
+    for point, (week_start, week_end) in zip(conversion_weeks["series"], weeks, strict=True):
+        week_orders = span_total("orders", week_start, week_end)
+        week_uv = span_total("uv", week_start, week_end)
+        assert (dec(point["numerator"]), dec(point["denominator"])) == (week_orders, week_uv)
+        assert dec(point["value"]) == ratio(week_orders, week_uv)
 
     # Reads on two dimensions (category and channel) and the latest event times, whatever the
     # date, under one and two filtered dimensions; a derived metric reports its oldest part.

@@ -441,3 +441,32 @@ def test_value_and_series_routes_answer_like_the_batch(
     assert [p["value"] for p in series.json()["series"]] == ["5", "6", "0"]
     missing = reader.get("/v1/metrics/nope/value", params={"start": "2025-01-01", "end": "2025-01-31"})
     assert (missing.status_code, missing.json()["code"]) == (404, "metric_not_found")
+
+
+def test_a_bucket_of_very_long_values_keeps_the_day_by_day_sum_in_28_digits(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"long-{unique}"
+    value = "1234567890123456789012345678.4"  # 29 digits: each day total rounds to ...678
+    push(
+        ingest,
+        [
+            event(f"{unique}-1", "gmv", value, "2025-05-01T12:00:00+08:00", category=category),
+            event(f"{unique}-2", "gmv", value, "2025-05-02T12:00:00+08:00", category=category),
+            event(f"{unique}-3", "gmv", "1.5", "2025-06-02T12:00:00+08:00", category=category),
+        ],
+    )
+    months = query(
+        reader,
+        {
+            "id": "m",
+            "metric": "gmv",
+            "bucket": "month",
+            "start": "2025-05-01",
+            "end": "2025-06-30",
+            "filters": {"category": category},
+        },
+    )[0]
+    # Summed day by day in 28 digits (...678 + ...678), not rounded once from the exact sum (...357).
+    assert [p["value"] for p in months["series"]] == ["2469135780246913578024691356", "1.5"]
+    assert months["value"] == "2469135780246913578024691358"

@@ -12,14 +12,15 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 DIMENSION_COLUMNS = {"category": "categories", "channel": "channels", "region": "regions"}
 
-RollupRow = tuple[int, date | None, str | None, str | None, str | None, Decimal]
+# A row of `read_rollups`: (leaf, day or bucket start or None, category, channel, region, total,
+# bound). An asyncpg record, read by position or unpacked like a tuple.
+RollupRow = Any
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class ReadShape:
     filtered: tuple[str, ...]
     grouped: tuple[str, ...]
     per_day: bool
+    # "week" | "month" | "quarter": one row per bucket (clipped to start), not per day.
+    bucket: str | None = None
 
     @property
     def used(self) -> tuple[str, ...]:
@@ -42,15 +45,23 @@ _RECORD = (
 
 
 def _rollup_subquery(shape: ReadShape, parameter: str) -> str:
-    day = "r.business_day" if shape.per_day else "null::date"
+    if shape.bucket is not None:
+        # The bucket's first day, clipped to the read's start; weeks start on Monday (ISO).
+        day = f"greatest(date_trunc('{shape.bucket}', r.business_day::timestamp)::date, q.start_day)"
+        # The sum of the rows' magnitudes: it bounds every partial sum of the bucket's rows, so
+        # the caller can tell whether summing them day by day in 28 digits would be exact.
+        bound = "sum(abs(r.total))"
+    else:
+        day = "r.business_day" if shape.per_day else "null::date"
+        bound = "null::numeric"
     used = shape.used
     if not used:
         # Without dimensions: one row per (metric, day).
         return f"""
-        select q.leaf, a.day, null::text, null::text, null::text, a.total
+        select q.leaf, a.day, null::text, null::text, null::text, a.total, a.bound
         from jsonb_to_recordset(cast({parameter} as jsonb)) as {_RECORD}
         cross join lateral (
-            select {day} as day, sum(r.total) as total
+            select {day} as day, sum(r.total) as total, {bound} as bound
             from metrics.daily_totals r
             where r.metric = q.metric and r.business_day between q.start_day and q.end_day
             group by 1
@@ -62,10 +73,10 @@ def _rollup_subquery(shape: ReadShape, parameter: str) -> str:
         group = "r.value" if dimension in shape.grouped else "null::text"
         columns = ", ".join(f"a.{d}" if d == dimension else "null::text" for d in DIMENSION_COLUMNS)
         return f"""
-        select q.leaf, a.day, {columns}, a.total
+        select q.leaf, a.day, {columns}, a.total, a.bound
         from jsonb_to_recordset(cast({parameter} as jsonb)) as {_RECORD}
         cross join lateral (
-            select {day} as day, {group} as {dimension}, sum(r.total) as total
+            select {day} as day, {group} as {dimension}, sum(r.total) as total, {bound} as bound
             from metrics.daily_dimension_rollups r
             where r.metric = q.metric and r.dimension = '{dimension}' {values}
               and r.business_day between q.start_day and q.end_day
@@ -78,10 +89,10 @@ def _rollup_subquery(shape: ReadShape, parameter: str) -> str:
         f"r.{d} as {d}" if d in shape.grouped else f"null::text as {d}" for d in DIMENSION_COLUMNS
     )
     return f"""
-        select q.leaf, a.day, a.category, a.channel, a.region, a.total
+        select q.leaf, a.day, a.category, a.channel, a.region, a.total, a.bound
         from jsonb_to_recordset(cast({parameter} as jsonb)) as {_RECORD}
         cross join lateral (
-            select {day} as day, {groups}, sum(r.total) as total
+            select {day} as day, {groups}, sum(r.total) as total, {bound} as bound
             from metrics.daily_rollups r
             where r.metric = q.metric and r.business_day between q.start_day and q.end_day {conditions}
             group by 1, 2, 3, 4
@@ -156,7 +167,11 @@ async def _fetch(
 async def read_rollups(
     session: AsyncSession, reads: Sequence[tuple[ReadShape, dict[str, Any]]]
 ) -> list[RollupRow]:
-    """Rows (leaf, day or None, category, channel, region, total) of every read, one statement."""
+    """Rows (leaf, day, category, channel, region, total, bound) of every read, one statement.
+
+    day is the business day (per-day reads), the bucket's clipped first day (bucketed reads) or
+    None; bound is the sum of the summed rows' magnitudes (bucketed reads) or None. The driver's
+    records are returned as they are (no copy)."""
     if not reads:
         return []
     by_shape: dict[ReadShape, list[dict[str, Any]]] = {}
@@ -164,7 +179,7 @@ async def read_rollups(
         by_shape.setdefault(shape, []).append(row)
     shapes = sorted(by_shape, key=repr)  # a stable statement text per set of shapes
     statement = " union all ".join(_rollup_subquery(s, f"${i + 1}") for i, s in enumerate(shapes))
-    return [tuple(row) for row in await _fetch(session, statement, [by_shape[s] for s in shapes])]
+    return await _fetch(session, statement, [by_shape[s] for s in shapes])
 
 
 async def read_latest(

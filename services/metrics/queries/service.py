@@ -15,9 +15,9 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
 from functools import partial
 from typing import Any
 
@@ -34,6 +34,8 @@ from shared.formula import DECIMAL_CONTEXT, Node, evaluate, ratio_parts, referen
 MAX_RANGE_DAYS = 3700  # ten years and a bit
 MAX_FILTER_VALUES = 200
 ZERO = Decimal(0)
+# Sums of magnitudes, never rounded (values have at most 64 characters; batches are bounded).
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 _ROW_POSITION = {"category": 2, "channel": 3, "region": 4}
 
 GroupKey = tuple[str | None, ...]
@@ -50,10 +52,12 @@ class Read:
     per_day: bool
     group_by: tuple[str, ...]
     filters: tuple[tuple[str, tuple[str, ...]], ...]
+    # A sum metric's week / month / quarter series: summed per bucket in SQL, not per day.
+    bucket: str | None = None
 
     def as_row(self, leaf: int) -> tuple[repository.ReadShape, dict[str, Any]]:
         filters = dict(self.filters)
-        shape = repository.ReadShape(tuple(filters), self.group_by, self.per_day)
+        shape = repository.ReadShape(tuple(filters), self.group_by, self.per_day, self.bucket)
         return shape, {
             "leaf": leaf,
             "metric": self.metric,
@@ -196,8 +200,14 @@ class QueryRunner:
         leaves: dict[str, int] = {}
         for metric in sorted(self.catalogue.base_metrics_of(query.metric)):
             definition = self.catalogue.definitions[metric]
-            per_day = query.bucket is not None or definition.aggregation != Aggregation.SUM
-            leaves[metric] = self._read(Read(metric, query.start, query.end, per_day, group_by, filters))
+            additive = definition.aggregation == Aggregation.SUM
+            if additive and query.bucket is not None and query.bucket != Bucket.DAY:
+                # One row per bucket and group: the bucket's sum is the sum of its days.
+                read = Read(metric, query.start, query.end, False, group_by, filters, query.bucket.value)
+            else:
+                per_day = query.bucket is not None or not additive
+                read = Read(metric, query.start, query.end, per_day, group_by, filters)
+            leaves[metric] = self._read(read)
         self.plans.append(_Plan(query, group_by, leaves))
 
     async def run(self, session: AsyncSession) -> list[dict[str, Any]]:
@@ -215,10 +225,14 @@ class QueryRunner:
         data: list[dict[GroupKey, DayTotals]] = [defaultdict(dict) for _ in self.reads]
         # Row columns of the grouped dimensions, per read; absent dimensions are stored as ''.
         positions = [tuple(_ROW_POSITION[d] for d in read.group_by) for read in self.reads]
-        for leaf, day, category, channel, region, total in rows:
+        bounds: dict[int, Decimal] = {}
+        for leaf, day, category, channel, region, total, bound in rows:
             dimensions = (None, None, category, channel, region)
             key = tuple(dimensions[i] or None for i in positions[leaf])
             data[leaf][key][day] = total
+            if bound is not None:
+                bounds[leaf] = _EXACT.add(bounds.get(leaf, ZERO), bound)
+        await self._redo_inexact_buckets(session, data, positions, bounds)
 
         results = []
         for plan in self.plans:
@@ -228,6 +242,34 @@ class QueryRunner:
             }
             results.append(self._answer(plan, {m: data[i] for m, i in plan.leaves.items()}, last))
         return results
+
+    async def _redo_inexact_buckets(
+        self,
+        session: AsyncSession,
+        data: list[dict[GroupKey, DayTotals]],
+        positions: list[tuple[int, ...]],
+        bounds: dict[int, Decimal],
+    ) -> None:
+        """Reads per day the bucketed reads whose sums might round in 28 digits.
+
+        Summed day by day in `DECIMAL_CONTEXT`, a bucketed read's totals are exact (equal to the
+        SQL sums) when the sum of its rows' magnitudes has at most 28 digits at the finest scale
+        of its rows: every partial sum is smaller and no coarser. Otherwise the day totals are
+        read and summed here as they always were, so the answer stays digit for digit the same.
+        """
+        inexact = [
+            leaf for leaf, bound in bounds.items() if len(bound.as_tuple().digits) > DECIMAL_CONTEXT.prec
+        ]
+        if not inexact:
+            return
+        reads = [(leaf, replace(self.reads[leaf], per_day=True, bucket=None)) for leaf in inexact]
+        rows = await repository.read_rollups(session, [read.as_row(leaf) for leaf, read in reads])
+        for leaf in inexact:
+            data[leaf] = defaultdict(dict)
+        for leaf, day, category, channel, region, total, _ in rows:
+            dimensions = (None, None, category, channel, region)
+            key = tuple(dimensions[i] or None for i in positions[leaf])
+            data[leaf][key][day] = total
 
     # ---- arithmetic --------------------------------------------------------------------------
 
@@ -271,7 +313,8 @@ class QueryRunner:
         if parts is None:
             return evaluate(node, values), None, None
         numerator, denominator = evaluate(parts[0], values), evaluate(parts[1], values)
-        return evaluate(node, values), numerator, denominator
+        # The top-level division of the two sides just evaluated, exactly as `evaluate` does it.
+        return _divide(numerator, denominator), numerator, denominator
 
     def _answer(
         self,
@@ -411,6 +454,16 @@ def _bucket_aggregates(
         if day is not None:
             lists[bisect.bisect_right(starts, day) - 1].append((day, total))
     return [aggregate(aggregation, entries) for entries in lists]
+
+
+def _divide(numerator: Decimal | None, denominator: Decimal | None) -> Decimal | None:
+    """`evaluate` of a division whose sides evaluate to numerator and denominator."""
+    if numerator is None or denominator is None or denominator == 0:
+        return None
+    try:
+        return DECIMAL_CONTEXT.divide(numerator, denominator)
+    except InvalidOperation:
+        return None
 
 
 def _group_entries(
