@@ -1,6 +1,7 @@
 # Pacer — the two commands a newcomer needs are `make run` and `make test`.
 SHELL := /bin/bash
-PYTHON ?= python3
+# The project pins Python 3.11: prefer that interpreter where several are installed.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

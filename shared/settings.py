@@ -6,8 +6,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_JWT_SECRET = "pacer-development-secret-change-me-0123456789"
+MIN_SECRET_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -32,7 +35,7 @@ class Settings(BaseSettings):
     reviews_url: str = "http://127.0.0.1:8003"
     gateway_url: str = "http://127.0.0.1:8000"
 
-    jwt_secret: str = "pacer-development-secret-change-me-0123456789"
+    jwt_secret: str = DEVELOPMENT_JWT_SECRET
     jwt_jwks_url: str | None = None
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
@@ -54,6 +57,18 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _production_needs_a_real_key(self) -> Settings:
+        # Anyone who has read this file knows the development secret: in production it would let
+        # them sign an admin token. Refuse to start rather than run open.
+        weak = self.jwt_secret == DEVELOPMENT_JWT_SECRET or len(self.jwt_secret) < MIN_SECRET_LENGTH
+        if self.production and not self.jwt_jwks_url and weak:
+            raise ValueError(
+                "In production set PACER_JWT_JWKS_URL, or PACER_JWT_SECRET to a secret of your own "
+                f"of at least {MIN_SECRET_LENGTH} characters."
+            )
+        return self
 
     @property
     def production(self) -> bool:
