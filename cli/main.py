@@ -12,7 +12,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from cli.client import credential
+from cli.client import CliError, ServiceCaller, credential
 from cli.commands import events_app, plans_app, review_app, tasks_app
 from shared.auth import Role, Scope, mint_dev_token
 from shared.database_server import RunLock, ensure_database, start_embedded
@@ -174,6 +174,29 @@ def api_key_create(
     body = response.json()
     _say(f"API key '{body['name']}' with scopes {', '.join(body['scopes'])} (shown once):")
     typer.echo(body["key"])
+
+
+@api_key_app.command("list")
+def api_key_list() -> None:
+    """List API keys (admin): id, name, scopes and whether revoked — never the secret."""
+    settings = get_settings()
+    with ServiceCaller(settings.targets_url, credential(settings)) as targets:
+        for key in targets.call("GET", "/v1/api-keys").json():
+            state = f"revoked {key['revoked_at']}" if key["revoked_at"] else "active"
+            typer.echo(f"{key['key_id']}\t{key['name']}\t{','.join(key['scopes'])}\t{state}")
+
+
+@api_key_app.command("revoke")
+def api_key_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (the part after pk_).")]) -> None:
+    """Revoke an API key (admin): every later call with it is refused."""
+    settings = get_settings()
+    with ServiceCaller(settings.targets_url, credential(settings)) as targets:
+        try:
+            targets.call("DELETE", f"/v1/api-keys/{key_id}")
+        except CliError as exc:
+            _say(f"refused: {exc}")
+            raise typer.Exit(1) from exc
+    _say(f"API key {key_id} revoked.")
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -147,3 +147,36 @@ def test_api_keys_are_stored_only_as_a_hash(api: Api, database_url: str, unique:
     values = asyncio.run(stored())
     assert values, "the key was not stored"
     assert not any(secret in v for v in values)
+
+
+def test_an_admin_lists_keys_without_their_secrets_and_a_revoked_key_is_refused_at_once(
+    api: Api, unique: str
+) -> None:
+    admin = api.client("targets", role="admin")
+    key = _api_key(api, "ingest", f"leaked-{unique}")
+    key_id = key[len("pk_") :].split("_", 1)[0]
+    listed = {k["key_id"]: k for k in admin.get("/v1/api-keys").json()}
+    assert listed[key_id]["name"] == f"leaked-{unique}"
+    assert listed[key_id]["revoked_at"] is None
+    assert key.split("_", 2)[2] not in admin.get("/v1/api-keys").text
+
+    assert admin.delete(f"/v1/api-keys/{key_id}").status_code == 204
+    refused = api.client("metrics", token=key).post("/v1/events", json={"events": []})
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "invalid_api_key"
+    assert admin.delete(f"/v1/api-keys/{key_id}").status_code == 204
+    trail = admin.get("/v1/audit", params={"entity_type": "api_key", "entity_id": key_id}).json()["items"]
+    assert [e["action"] for e in trail] == ["revoke", "create"]
+
+
+@pytest.mark.parametrize("role", ["planner", "member", "viewer"])
+def test_only_admins_list_or_revoke_api_keys(api: Api, role: str) -> None:
+    client = api.client("targets", role=role)
+    assert client.get("/v1/api-keys").status_code == 403
+    assert client.delete("/v1/api-keys/abc").status_code == 403
+
+
+def test_revoking_an_unknown_key_is_not_found(api: Api) -> None:
+    response = api.client("targets", role="admin").delete("/v1/api-keys/nosuchkey")
+    assert response.status_code == 404
+    assert response.json()["code"] == "api_key_not_found"

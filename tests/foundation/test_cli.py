@@ -104,3 +104,25 @@ def test_pacer_run_starts_everything_and_sigint_stops_it_all(tmp_path: Path) -> 
     finally:
         if supervisor.poll() is None:
             supervisor.kill()
+
+
+def test_pacer_api_key_list_and_revoke_shut_a_leaked_key_out(api: Api, unique: str) -> None:
+    env = _env(PACER_TARGETS_URL=api.stack.url("targets"))
+    created = subprocess.run(
+        [PACER, "api-key", "create", "--name", f"cli-{unique}", "--scope", "ingest"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    key = created.stdout.strip().splitlines()[-1]
+    key_id = key[len("pk_") :].split("_", 1)[0]
+    listed = subprocess.run([PACER, "api-key", "list"], capture_output=True, text=True, env=env, check=True)
+    assert f"{key_id}\tcli-{unique}\tingest\tactive" in listed.stdout
+    subprocess.run([PACER, "api-key", "revoke", key_id], capture_output=True, text=True, env=env, check=True)
+    assert api.client("metrics", token=key).post("/v1/events", json={"events": []}).status_code == 401
+    unknown = subprocess.run(
+        [PACER, "api-key", "revoke", "nosuchkey"], capture_output=True, text=True, env=env
+    )
+    assert unknown.returncode == 1
+    assert "api_key_not_found" in unknown.stderr

@@ -1,15 +1,20 @@
-"""Admins create API keys for machines; the key is shown once and stored hashed."""
+"""Admins create, list and revoke API keys for machines; a key is shown once and stored hashed."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
+from fastapi import Response
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
+from services.targets.deps import AUDIT_SCHEMA
+from shared import audit
 from shared.api import problem_responses, v1_router
-from shared.auth import Admin, Scope, create_api_key
+from shared.auth import Admin, ApiKey, Scope, create_api_key
 from shared.db import Session
+from shared.errors import not_found
 
 router = v1_router(tags=["api keys"])
 
@@ -19,12 +24,30 @@ class ApiKeyCreate(BaseModel):
     scopes: list[Scope] = Field(min_length=1, description="`ingest` (push events only), `tasks`, `read`.")
 
 
-class ApiKeyCreated(BaseModel):
+class ApiKeyOut(BaseModel):
     id: uuid.UUID
+    key_id: str = Field(description="The public part of the key (`pk_<key_id>_…`); names it for revoking.")
     name: str
     scopes: list[Scope]
+    created_by: str
     created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="The key itself. Shown only in this answer; Pacer keeps a hash.")
+
+
+def _out(row: ApiKey) -> ApiKeyOut:
+    return ApiKeyOut(
+        id=row.id,
+        key_id=row.key_id,
+        name=row.name,
+        scopes=[Scope(s) for s in row.scopes],
+        created_by=row.created_by,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
 
 
 @router.post(
@@ -39,11 +62,56 @@ async def create(body: ApiKeyCreate, principal: Admin, session: Session) -> ApiK
     row, plaintext = await create_api_key(
         session, name=body.name, scopes=sorted(set(body.scopes)), created_by=principal.subject
     )
-    await session.commit()
-    return ApiKeyCreated(
-        id=row.id,
-        name=row.name,
-        scopes=[Scope(s) for s in row.scopes],
-        created_at=row.created_at,
-        key=plaintext,
+    await audit.record(
+        session,
+        AUDIT_SCHEMA,
+        principal,
+        entity_type="api_key",
+        entity_id=row.key_id,
+        action="create",
+        after={"name": row.name, "scopes": row.scopes},
     )
+    await session.commit()
+    return ApiKeyCreated(**_out(row).model_dump(), key=plaintext)
+
+
+@router.get(
+    "/api-keys",
+    response_model=list[ApiKeyOut],
+    summary="List API keys (admin)",
+    responses=problem_responses(),
+)
+async def list_keys(principal: Admin, session: Session) -> list[ApiKeyOut]:
+    """Every key with its scopes and whether it is revoked — never the secret, which is not kept."""
+    rows = (await session.execute(select(ApiKey).order_by(ApiKey.created_at, ApiKey.key_id))).scalars()
+    return [_out(row) for row in rows]
+
+
+@router.delete(
+    "/api-keys/{key_id}",
+    status_code=204,
+    summary="Revoke an API key (admin)",
+    responses=problem_responses(404),
+)
+async def revoke(key_id: str, principal: Admin, session: Session) -> Response:
+    """Revokes the key at once: every later call with it answers 401 `invalid_api_key`. Revoking
+    a key twice is harmless."""
+    row = (
+        await session.execute(select(ApiKey).where(ApiKey.key_id == key_id).with_for_update())
+    ).scalar_one_or_none()
+    if row is None:
+        raise not_found("api_key", key_id)
+    if row.revoked_at is None:
+        row.revoked_at = datetime.now(UTC)
+        await audit.record(
+            session,
+            AUDIT_SCHEMA,
+            principal,
+            entity_type="api_key",
+            entity_id=row.key_id,
+            action="revoke",
+            before={"revoked_at": None},
+            after={"revoked_at": row.revoked_at},
+        )
+        await session.commit()
+    return Response(status_code=204)
