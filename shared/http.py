@@ -20,6 +20,9 @@ from shared.middleware import REQUEST_ID_HEADER
 log = structlog.get_logger("pacer.http")
 
 
+_OWN_FIELDS = frozenset({"type", "title", "status", "code", "detail", "instance", "request_id"})
+
+
 class ServiceUnavailable(Problem):
     def __init__(self, service: str, reason: str) -> None:
         super().__init__(
@@ -121,7 +124,8 @@ class ServiceClient:
             body = {}
         if response.status_code >= 500 and not body.get("code"):
             return ServiceUnavailable(self.service, f"answered {response.status_code}")
-        extra = {k: v for k, v in body.items() if k not in ("type", "title", "status", "code", "detail")}
+        # The downstream path and request id are not ours to answer with: ours are added on render.
+        extra = {k: v for k, v in body.items() if k not in _OWN_FIELDS}
         extra.setdefault("service", self.service)
         return Problem(
             response.status_code,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 import uuid
@@ -82,26 +83,31 @@ class RequestContextMiddleware:
             structlog.contextvars.unbind_contextvars("request_id")
 
 
-async def send_problem(scope: Scope, send: Send, status: int, code: str, title: str, detail: str) -> None:
+async def send_problem(
+    scope: Scope,
+    send: Send,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    close: bool = False,
+    **extra: Any,
+) -> None:
     """Answers a problem+json from middleware, before any route runs."""
-    import json
-
     state: dict[str, Any] = scope.get("state", {})
-    body = problem_body(status, code, title, detail, None)
+    body = problem_body(status, code, title, detail, None, **extra)
     body["instance"] = scope.get("path", "")
     if state.get("request_id"):
         body["request_id"] = state["request_id"]
     payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"content-length", str(len(payload)).encode()),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 
 
@@ -138,33 +144,16 @@ class BodySizeLimitMiddleware:
         self.read_timeout_seconds = read_timeout_seconds
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        import json
-
-        state: dict[str, Any] = scope.get("state", {})
-        body = problem_body(
+        await send_problem(
+            scope,
+            send,
             413,
             "payload_too_large",
             "Payload too large",
             f"The request body exceeds the limit of {self.max_bytes} bytes.",
-            None,
+            close=True,
             limit_bytes=self.max_bytes,
         )
-        body["instance"] = scope.get("path", "")
-        if state.get("request_id"):
-            body["request_id"] = state["request_id"]
-        payload = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
