@@ -83,9 +83,9 @@ class Upstream:
 
 
 def _decoded(response: httpx.Response) -> Any:
-    """The JSON body, decoded by orjson: batched answers (series, progress) are large and every
-    decimal in them is a JSON string. A body orjson refuses (an integer past 64 bits) is left
-    to the standard decoder, so the answer never changes."""
+    """The JSON body, decoded by orjson: batched answers (series, progress) are large. Exact
+    because the services send every decimal as a JSON string (orjson would read a JSON fraction,
+    or an integer past 64 bits, as a float); a body orjson refuses goes to the standard decoder."""
     try:
         return orjson.loads(response.content)
     except orjson.JSONDecodeError:
