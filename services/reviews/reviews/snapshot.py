@@ -26,6 +26,7 @@ from services.reviews.reviews.schemas import (
 )
 from services.reviews.reviews.scorecard import Scored, scorecard
 from shared.periods import Period
+from shared.progress import Direction, better_ratio
 
 DIMENSIONS = ("category", "channel", "region")
 DRIVER_METRICS = ("uv", "orders", "gmv")
@@ -352,12 +353,23 @@ def build_items(
     return items
 
 
+def attainment_to_date(item: SnapshotItem) -> Decimal | None:
+    """Actual against what was planned by the snapshot's date, the right way round for the
+    metric's direction. Once a target's period is over (and always for a rate) the plan is the
+    target itself, so this is its attainment; an annual target in a Q1 review is judged on the
+    share of the year that Q1 carries, not on a quarter of its whole-year value."""
+    if item.attainment is None or item.actual is None or item.planned is None:
+        return item.attainment
+    direction: Direction = "lower_is_better" if item.direction == "lower_is_better" else "higher_is_better"
+    return better_ratio(item.actual, item.planned, direction)
+
+
 def score(items: Sequence[SnapshotItem]) -> dict[str, ScoreOut]:
     """Scores top-level targets only: a parent and its decomposed children are one goal, and
     counting both would weigh it twice."""
     present = {i.target_id for i in items}
     rows = [
-        Scored(i.evaluation_dimension, i.weight, i.attainment)
+        Scored(i.evaluation_dimension, i.weight, attainment_to_date(i))
         for i in items
         if i.parent_id is None or i.parent_id not in present
     ]
