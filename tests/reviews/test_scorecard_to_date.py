@@ -54,3 +54,48 @@ def test_a_target_without_attainment_stays_unscored() -> None:
     card = score([_item("thin", attainment=None, health="INSUFFICIENT_DATA")])
     assert card["financial"].attainment is None
     assert card["financial"].unscored == 1
+
+
+def test_the_reports_shortfalls_respect_direction() -> None:
+    import uuid
+    from datetime import UTC, date, datetime
+
+    from services.reviews.reviews.report import render
+    from services.reviews.reviews.schemas import ReviewOut, Snapshot
+
+    now = datetime.now(UTC)
+    items = [
+        # Return rate below plan: good for a lower-is-better metric, not a shortfall.
+        _item(
+            "Return rate",
+            metric="return_rate",
+            direction="lower_is_better",
+            variance=Decimal("-0.01"),
+            variance_pct=Decimal("-0.20"),
+        ),
+        # GMV below plan: a shortfall.
+        _item("GMV", variance=Decimal("-30000"), variance_pct=Decimal("-0.10")),
+        # CAC above plan: a shortfall for a lower-is-better metric.
+        _item("CAC", metric="cac", direction="lower_is_better", variance_pct=Decimal("0.05")),
+    ]
+    review = ReviewOut(
+        id=uuid.uuid4(),
+        plan_id="p",
+        plan_code="PLAN",
+        plan_name="Plan",
+        quarter="2025Q1",
+        status="draft",
+        version=1,
+        snapshot=Snapshot(taken_at=now, as_of=date(2025, 3, 31), items=items),
+        scorecard=None,
+        findings=[],
+        action_items=[],
+        created_by="t",
+        created_at=now,
+        updated_at=now,
+        finalized_at=None,
+        finalized_by=None,
+    )
+    [line] = [line for line in render(review).splitlines() if line.startswith("Largest shortfalls")]
+    assert line.index("GMV") < line.index("CAC")
+    assert "Return rate" not in line

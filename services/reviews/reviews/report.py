@@ -17,6 +17,15 @@ HEALTH_MARK = {
 }
 
 
+def _favourable(variance: Decimal, direction: str | None) -> Decimal:
+    """The variance signed so that below zero is bad, whatever the metric's direction."""
+    return -variance if direction == "lower_is_better" else variance
+
+
+def _worse(variance: Decimal, direction: str | None) -> bool:
+    return _favourable(variance, direction) < 0
+
+
 def _num(value: Decimal | None, places: str = "0.01") -> str:
     if value is None:
         return "—"
@@ -89,9 +98,14 @@ def _headline(review: ReviewOut) -> list[str]:
     if overall is not None and overall.attainment is not None:
         summary += f"; weighted attainment {_pct(overall.attainment)}"
     lines += [summary + ".", ""]
+    # A shortfall is a variance the wrong way for the metric's direction; the worst come first.
     worst = sorted(
-        (i for i in items if i.variance_pct is not None and i.parent_id is None),
-        key=lambda i: i.variance_pct * (-1 if i.direction == "lower_is_better" else 1),  # type: ignore[operator]
+        (
+            i
+            for i in items
+            if i.variance_pct is not None and i.parent_id is None and _worse(i.variance_pct, i.direction)
+        ),
+        key=lambda i: _favourable(i.variance_pct, i.direction),  # type: ignore[arg-type]
     )[:3]
     if worst:
         lines.append(
@@ -161,7 +175,7 @@ def _attribution(review: ReviewOut) -> list[str]:
                 f"| {dimension} | planned | actual | variance | share of gap |",
                 "|---|---:|---:|---:|---:|",
             ]
-            ranked = sorted(parts, key=lambda p: p.variance)
+            ranked = sorted(parts, key=lambda p: _favourable(p.variance, item.direction))
             for part in ranked:
                 lines.append(
                     f"| {_cell(part.value) or '(rest)'} | {_figure(part.target, item.unit)} "
