@@ -51,9 +51,11 @@ test: lint typecheck browser pytest
 schema: $(STAMP)
 	$(BIN)/python -m services.gateway.export_schema > services/gateway/schema.graphql
 
+## The benchmarks of docs/benchmarks.md (each starts its own database and processes; minutes each).
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/query.py
+	$(BIN)/python bench/dashboard.py
 
 ## The long proofs: kill-and-retry with 200,000 events and 12 kills, a fuzz of 150 examples per
 ## operation, bigger races, then a 60 s mixed soak against a stack of its own (figures printed).
