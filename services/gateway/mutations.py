@@ -1,5 +1,8 @@
 """What planners and reviewers change through the gateway: each mutation is one service call
-(updateTaskStatus reads the task first for its version), and the service decides who may."""
+(updateTaskStatus reads the task first for its version), and the service decides who may.
+
+Changes to plans and targets carry the version the caller read (`expectedVersion`), sent on as
+`If-Match`: the service refuses a stale one (412 → `PRECONDITION_FAILED`) and changes nothing."""
 
 from __future__ import annotations
 
@@ -186,6 +189,100 @@ class RiskInput:
         )
 
 
+@strawberry.input(description="Both health thresholds (fractions of the target the forecast reaches).")
+class ThresholdsInput:
+    on_track: Decimal
+    at_risk: Decimal
+
+
+@strawberry.input(description="The plan fields a planner may change; unset fields stay as they are.")
+class UpdatePlanInput:
+    name: str | None = None
+    description: str | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    timezone: str | None = None
+    status: str | None = strawberry.field(default=None, description="draft → active → closed, forward only.")
+    thresholds: ThresholdsInput | None = None
+    required_scope: list[str] | None = strawberry.field(
+        default=None, description="Dimensions (category, channel, region) every target must scope."
+    )
+
+    def to_json(self) -> dict[str, Any]:
+        thresholds = (
+            _body(on_track=self.thresholds.on_track, at_risk=self.thresholds.at_risk)
+            if self.thresholds
+            else None
+        )
+        return _body(
+            name=self.name,
+            description=self.description,
+            starts_on=self.starts_on,
+            ends_on=self.ends_on,
+            timezone=self.timezone,
+            status=self.status,
+            thresholds=thresholds,
+            required_scope=self.required_scope,
+        )
+
+
+@strawberry.input(
+    description="The target fields a planner may change; unset fields stay as they are. The "
+    "metric, scope, period, kind and a growth target's baseline are fixed once created."
+)
+class UpdateTargetInput:
+    name: str | None = None
+    target_value: Decimal | None = strawberry.field(default=None, description="An absolute target's value.")
+    growth_pct: Decimal | None = strawberry.field(
+        default=None, description="A growth target's percentage over its frozen baseline."
+    )
+    department: str | None = None
+    weight: Decimal | None = None
+    status: str | None = strawberry.field(default=None, description="active or archived.")
+    initiative_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Replaces the linked initiatives."
+    )
+
+    def to_json(self) -> dict[str, Any]:
+        return _body(
+            name=self.name,
+            target_value=self.target_value,
+            growth_pct=self.growth_pct,
+            department=self.department,
+            weight=self.weight,
+            status=self.status,
+            initiative_ids=[str(i) for i in self.initiative_ids] if self.initiative_ids is not None else None,
+        )
+
+
+@strawberry.input(description="The risk fields a planner may change; unset fields stay as they are.")
+class UpdateRiskInput:
+    title: str | None = None
+    category: str | None = None
+    likelihood: int | None = None
+    impact: int | None = None
+    mitigation: str | None = None
+    owner_department: str | None = None
+    status: str | None = strawberry.field(default=None, description="open, mitigating or closed.")
+    target_ids: list[strawberry.ID] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return _body(
+            title=self.title,
+            category=self.category,
+            likelihood=self.likelihood,
+            impact=self.impact,
+            mitigation=self.mitigation,
+            owner_department=self.owner_department,
+            status=self.status,
+            target_ids=[str(t) for t in self.target_ids] if self.target_ids is not None else None,
+        )
+
+
+def _if_match(version: int) -> dict[str, str]:
+    return {"If-Match": f'"{version}"'}
+
+
 @strawberry.input
 class FindingInput:
     kind: FindingKind
@@ -313,6 +410,51 @@ class Mutation:
             headers={"If-Match": if_match},
         )
         return Task.from_json(answer.json())
+
+    @strawberry.mutation(
+        description="Changes a plan, e.g. activates a draft. expectedVersion is the version the "
+        "caller read; if the plan changed since, nothing changes and the error is PRECONDITION_FAILED."
+    )
+    async def update_plan(
+        self, info: GatewayInfo, id: strawberry.ID, input: UpdatePlanInput, expected_version: int
+    ) -> Plan | None:
+        answer = await info.context.upstream.request(
+            "targets", "PATCH", f"/v1/plans/{id}", json=input.to_json(), headers=_if_match(expected_version)
+        )
+        return Plan.from_json(answer.json())
+
+    @strawberry.mutation(
+        description="Changes a target's value, growth, name, department, weight, status or "
+        "initiatives. expectedVersion is the version the caller read; if the target changed since, "
+        "nothing changes and the error is PRECONDITION_FAILED."
+    )
+    async def update_target(
+        self, info: GatewayInfo, id: strawberry.ID, input: UpdateTargetInput, expected_version: int
+    ) -> Target | None:
+        answer = await info.context.upstream.request(
+            "targets", "PATCH", f"/v1/targets/{id}", json=input.to_json(), headers=_if_match(expected_version)
+        )
+        return Target.from_json(answer.json())
+
+    @strawberry.mutation(
+        description="Deletes a target with its decomposition subtree; returns its id. With "
+        "expectedVersion, a target changed since the caller read it is kept (PRECONDITION_FAILED)."
+    )
+    async def delete_target(
+        self, info: GatewayInfo, id: strawberry.ID, expected_version: int | None = None
+    ) -> strawberry.ID | None:
+        headers = _if_match(expected_version) if expected_version is not None else None
+        await info.context.upstream.request(
+            "targets", "DELETE", f"/v1/targets/{id}", headers=headers, idempotent=False
+        )
+        return id
+
+    @strawberry.mutation(description="Changes a risk, e.g. its status open → mitigating → closed.")
+    async def update_risk(self, info: GatewayInfo, id: strawberry.ID, input: UpdateRiskInput) -> Risk | None:
+        answer = await info.context.upstream.request(
+            "targets", "PATCH", f"/v1/risks/{id}", json=input.to_json()
+        )
+        return Risk.from_json(answer.json())
 
     @strawberry.mutation(description="Records a risk the plan watches.")
     async def add_risk(self, info: GatewayInfo, plan_id: strawberry.ID, input: RiskInput) -> Risk | None:
