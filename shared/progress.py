@@ -6,8 +6,14 @@ year's daily profile (one batched metrics query) and passes them in.
 Definitions (T = target value, A = actual to date, s = expected share of the period done):
 
 - s, the elapsed share. *Seasonal* when last year's daily profile of the same period and scope
-  has volume: the cumulative share last year had reached on the same calendar day (for rates,
-  the share of last year's denominator volume). *Linear* otherwise: elapsed days / period days.
+  covers that period: the cumulative share last year had reached on the same calendar day (for
+  rates, the share of last year's denominator volume). *Linear* otherwise: elapsed days /
+  period days. The profile covers last year's period when its first day with positive weight
+  is no later than the period's `edge`-th day and its last such day no earlier than the
+  period's `edge`-th last day, where ``edge = max(1, min(7, period_days // 4))`` (a week, so a weekly rhythm
+  with quiet weekends still covers; less for periods shorter than four weeks). History that
+  starts late (a metric first tracked mid-year) or stops early (a partial back-fill) would
+  otherwise claim that the whole period's volume falls inside the days it happens to hold.
 - expected_to_date: additive metrics T × s; rate (non-additive) metrics T — a rate target holds
   on every day of the period.
 - attainment = A / T, pace = A / expected — inverted (T / A, expected / A) for
@@ -35,7 +41,7 @@ Definitions (T = target value, A = actual to date, s = expected share of the per
 from __future__ import annotations
 
 import enum
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -187,10 +193,30 @@ class SeasonalProfile:
     days: tuple[date, ...] = ()
     done: tuple[Decimal, ...] = ()
     spread: Decimal = DEFAULT_SPREAD
+    # The first and last days with positive weight (None without any), found once from `done`.
+    first_weighted: date | None = field(init=False, default=None)
+    last_weighted: date | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        total = self.total
+        if total <= 0:
+            return
+        # `done` never decreases: the first weighted day is where it leaves zero, the last where
+        # it reaches the total.
+        object.__setattr__(self, "first_weighted", self.days[bisect_right(self.done, ZERO)])
+        object.__setattr__(self, "last_weighted", self.days[bisect_left(self.done, total)])
 
     @property
     def total(self) -> Decimal:
         return self.done[-1] if self.done else ZERO
+
+    def covers(self, start: date, end: date) -> bool:
+        """Whether the weighted days reach into the first and the last `edge` days of
+        [start, end] (see the module docstring): only then is the profile a seasonal shape."""
+        if self.first_weighted is None or self.last_weighted is None:
+            return False
+        edge = timedelta(days=max(1, min(7, ((end - start).days + 1) // 4)) - 1)
+        return self.first_weighted <= start + edge and self.last_weighted >= end - edge
 
     def done_through(self, day: date) -> Decimal:
         """The weight of the profile's days up to and including `day`."""
@@ -238,17 +264,18 @@ def _profile_of(inp: ProgressInput) -> SeasonalProfile:
 
 
 def _elapsed_share(inp: ProgressInput, profile: SeasonalProfile, upto: date) -> tuple[Decimal, Method]:
-    total = profile.total
-    if total > 0:
+    last_year = Period(inp.starts_on, inp.ends_on).shift_years(-1)
+    if profile.covers(last_year.start, last_year.end):
         done = profile.done_through(shifted_back_a_year(upto))
-        return min(Decimal(1), done / total), "seasonal"
+        return min(Decimal(1), done / profile.total), "seasonal"
     period_days = (inp.ends_on - inp.starts_on).days + 1
     elapsed_days = (upto - inp.starts_on).days + 1
     return Decimal(elapsed_days) / Decimal(period_days), "linear"
 
 
 def elapsed_share(inp: ProgressInput, upto: date) -> tuple[Decimal, Method]:
-    """How much of the period's volume is normally done by `upto` (seasonal when history exists)."""
+    """How much of the period's volume is normally done by `upto` (seasonal when last year's
+    profile covers the period)."""
     return _elapsed_share(inp, _profile_of(inp), upto)
 
 

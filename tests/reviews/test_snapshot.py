@@ -220,7 +220,12 @@ def test_a_snapshot_may_be_taken_as_of_a_day_inside_the_quarter_only(world: dict
     review = ok(api.post(f"/v1/reviews/{rid}/snapshot", json={"as_of": "2025-05-05"}))
     assert review["snapshot"]["as_of"] == "2025-05-05"
     gmv = item_of(review, world["gmv"]["id"])
-    # Mid-period the plan is what the progress module expected by then (seasonal: last year's
-    # sales all came on 10 May, so nothing was expected by the 5th), not the whole target.
+    # Mid-period the plan is what the progress module expected by then, not the whole target.
+    # Last year's sales all came on 10 May: one day does not cover 2024Q2, so the expectation is
+    # linear (35 of 91 days), not "nothing before the 10th".
     assert Decimal(gmv["target_value"]) == 1000
-    assert (Decimal(gmv["planned"]), Decimal(gmv["actual"]), Decimal(gmv["variance"])) == (0, 0, 0)
+    assert (Decimal(gmv["planned"]), Decimal(gmv["actual"]), Decimal(gmv["variance"])) == (
+        Decimal("384.62"),
+        0,
+        Decimal("-384.62"),
+    )

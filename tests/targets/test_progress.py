@@ -23,7 +23,7 @@ def progress(api: Api, target_id: str, as_of: str) -> dict[str, Any]:
         f"/v1/targets/{target_id}/progress", params={"as_of": as_of}
     )
     assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def test_a_growth_target_paces_against_last_years_daily_profile(
@@ -59,6 +59,25 @@ def test_without_history_expected_to_date_is_linear(api: Api, plan: dict[str, An
     assert result["expected_method"] == "linear"
     assert result["expected_to_date"] == "150.00"
     assert result["forecast"] == "300.00" and result["health"] == "ON_TRACK"
+
+
+def test_history_covering_only_part_of_last_years_period_paces_linearly(
+    api: Api, plan: dict[str, Any], unique: str
+) -> None:
+    category = f"partial-{unique}"
+    # Last year's events only in January (a partial back-fill): they say nothing of how Q1's
+    # volume spreads over February and March, so the pace is linear, not "all done by February".
+    push(api, daily("gmv", date(2024, 1, 1), date(2024, 1, 31), 100, category=category))
+    push(api, daily("gmv", date(2025, 1, 1), date(2025, 2, 15), 100, category=category))
+    target = create_target(
+        api, plan["id"], metric="gmv", scope={"category": category}, period="2025Q1", target_value=9000
+    )
+    result = progress(api, target["id"], "2025-02-15")
+    assert result["expected_method"] == "linear"
+    assert Decimal(result["actual"]) == 4600
+    assert result["expected_to_date"] == "4600.00"  # 9000 × 46/90
+    assert result["pace"] == "1.0000"
+    assert result["forecast"] == "9000.00" and result["health"] == "ON_TRACK"
 
 
 def test_a_target_reports_not_started_before_its_period(api: Api, plan: dict[str, Any]) -> None:

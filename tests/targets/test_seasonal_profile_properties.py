@@ -6,7 +6,7 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from shared.periods import Period
@@ -16,7 +16,12 @@ START, END = date(2025, 4, 1), date(2025, 6, 30)
 LAST_YEAR_START = date(2024, 4, 1)
 
 sides = st.none() | st.decimals(min_value=-50, max_value=1000, places=2, allow_nan=False)
-days_of_profile = st.lists(st.tuples(sides, sides, sides), min_size=0, max_size=100)
+# Short profiles (history that stops early) and ones as long as the period or longer; zeros,
+# negatives and gaps anywhere, the edges included.
+days_of_profile = st.lists(st.tuples(sides, sides, sides), min_size=0, max_size=100) | st.lists(
+    st.tuples(sides, sides, sides), min_size=91, max_size=100
+)
+weights = st.decimals(min_value=Decimal("0.01"), max_value=1000, places=2, allow_nan=False)
 as_of_dates = st.integers(min_value=0, max_value=95).map(lambda d: START + timedelta(days=d))
 
 
@@ -27,19 +32,27 @@ def daily(points: list[tuple[Decimal | None, Decimal | None, Decimal | None]]) -
     ]
 
 
+def weight(p: DayValue, additive: bool) -> Decimal:
+    raw = p.value if additive else p.denominator
+    return raw if raw is not None and raw > 0 else Decimal(0)
+
+
+def plain_covers(profile: list[DayValue], additive: bool) -> bool:
+    """Last year's period is 2024-04-01..2024-06-30 (91 days, so an edge of 7 days): the
+    weighted days must reach into its first week and into its last week."""
+    weighted = [p.day for p in profile if weight(p, additive) > 0]
+    return bool(weighted) and min(weighted) <= date(2024, 4, 7) and max(weighted) >= date(2024, 6, 24)
+
+
 def plain_share(profile: list[DayValue], additive: bool, upto: date) -> Decimal | None:
     """The seasonal share as the definition reads: positive weight up to the same day last
-    year over the whole year's positive weight (None when there is no weight at all)."""
-
-    def weight(p: DayValue) -> Decimal:
-        raw = p.value if additive else p.denominator
-        return raw if raw is not None and raw > 0 else Decimal(0)
-
-    total = sum((weight(p) for p in profile), Decimal(0))
-    if total <= 0:
+    year over the whole year's positive weight (None when the profile does not cover last
+    year's period)."""
+    if not plain_covers(profile, additive):
         return None
+    total = sum((weight(p, additive) for p in profile), Decimal(0))
     same_day = Period(upto, upto).shift_years(-1).start
-    done = sum((weight(p) for p in profile if p.day <= same_day), Decimal(0))
+    done = sum((weight(p, additive) for p in profile if p.day <= same_day), Decimal(0))
     return min(Decimal(1), done / total)
 
 
@@ -121,3 +134,54 @@ def test_progress_from_a_summarised_profile_equals_progress_from_the_days(
         last_year=SeasonalProfile.of(profile, additive),
     )
     assert compute(summarised) == compute(from_days)
+
+
+def linear_share(upto: date) -> Decimal:
+    return Decimal((upto - START).days + 1) / Decimal((END - START).days + 1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=st.lists(weights, min_size=91, max_size=91),
+    additive=st.booleans(),
+    as_of=as_of_dates,
+)
+def test_a_profile_covering_last_years_period_paces_seasonally(
+    values: list[Decimal], additive: bool, as_of: date
+) -> None:
+    profile = daily([(v, v, v) for v in values])
+    upto = min(as_of, END)
+    inp = ProgressInput(Decimal(100), START, END, as_of, additive=additive, last_year_daily=profile)
+    assert elapsed_share(inp, upto) == (plain_share(profile, additive, upto), "seasonal")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    first=st.integers(min_value=0, max_value=90),
+    length=st.integers(min_value=1, max_value=91),
+    weight_of_day=weights,
+    additive=st.booleans(),
+    as_of=as_of_dates,
+)
+def test_a_profile_not_covering_last_years_period_paces_linearly(
+    first: int, length: int, weight_of_day: Decimal, additive: bool, as_of: date
+) -> None:
+    # Weight only on days first .. first + length - 1 of last year's 91: history that starts
+    # after the first week or stops before the last one.
+    last = min(90, first + length - 1)
+    assume(first > 6 or last < 84)
+    profile = daily(
+        [
+            (weight_of_day, weight_of_day, weight_of_day) if first <= i <= last else (None, None, None)
+            for i in range(91)
+        ]
+    )
+    upto = min(as_of, END)
+    inp = ProgressInput(
+        Decimal(9000), START, END, as_of, additive=additive, actual=Decimal(1), last_year_daily=profile
+    )
+    assert elapsed_share(inp, upto) == (linear_share(upto), "linear")
+    result = compute(inp)
+    assert result.expected_method == "linear"
+    if additive and as_of < END:
+        assert result.expected_to_date == (Decimal(9000) * linear_share(upto)).quantize(Decimal("0.01"))

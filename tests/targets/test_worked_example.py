@@ -15,9 +15,11 @@ def test_q1_2024_beauty_gmv_plus_30_percent_decomposes_seasonally_and_paces(api:
     push(
         api,
         [
-            event("gmv", date(2023, 1, 15), "120000.00", category=category),
+            event("gmv", date(2023, 1, 3), "40000.00", category=category),
+            event("gmv", date(2023, 1, 15), "80000.00", category=category),
             event("gmv", date(2023, 2, 10), "60000.00", category=category),
-            event("gmv", date(2023, 3, 8), "120000.00", category=category),
+            event("gmv", date(2023, 3, 8), "80000.00", category=category),
+            event("gmv", date(2023, 3, 28), "40000.00", category=category),
         ],
     )
     target = create_target(
