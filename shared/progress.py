@@ -1,7 +1,8 @@
 """Progress of a target as of a date — the one computation every service and the gateway use.
 
 Pure: plain values in, plain values out, no I/O. The caller fetches the actual to date and last
-year's daily profile (one batched metrics query) and passes them in.
+year's profile (its days, or the metrics service's summary of them — one batched metrics query)
+and passes them in.
 
 Definitions (T = target value, A = actual to date, s = expected share of the period done):
 
@@ -41,7 +42,7 @@ Definitions (T = target value, A = actual to date, s = expected share of the per
 from __future__ import annotations
 
 import enum
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -183,32 +184,22 @@ ZERO = Decimal(0)
 class SeasonalProfile:
     """Last year's daily profile, summarised once for every question progress asks of it.
 
-    `done[i]` is the cumulative weight (the day's value for additive metrics, its denominator
-    volume for rates; days at or below zero weigh nothing) through `days[i]`, summed in day order
-    exactly as a plain sum would; `spread` is the coefficient of variation of the weekly values
-    (`weekly_spread`). Built in one pass; the share done by a day is then a binary search.
+    A day's weight is its value for additive metrics, its denominator volume for rates; days at
+    or below zero weigh nothing. `total` is the weight of every day, `first_weighted` and
+    `last_weighted` the first and last days with weight, `done[i]` the cumulative weight through
+    `days[i]` — every day of a profile read day by day (`daily`), or only the day progress asks
+    about when the metrics service summarised the profile — and `spread` the coefficient of
+    variation of the weekly values (`spread_of`).
     """
 
     additive: bool
+    total: Decimal = ZERO
+    first_weighted: date | None = None
+    last_weighted: date | None = None
+    spread: Decimal = DEFAULT_SPREAD
     days: tuple[date, ...] = ()
     done: tuple[Decimal, ...] = ()
-    spread: Decimal = DEFAULT_SPREAD
-    # The first and last days with positive weight (None without any), found once from `done`.
-    first_weighted: date | None = field(init=False, default=None)
-    last_weighted: date | None = field(init=False, default=None)
-
-    def __post_init__(self) -> None:
-        total = self.total
-        if total <= 0:
-            return
-        # `done` never decreases: the first weighted day is where it leaves zero, the last where
-        # it reaches the total.
-        object.__setattr__(self, "first_weighted", self.days[bisect_right(self.done, ZERO)])
-        object.__setattr__(self, "last_weighted", self.days[bisect_left(self.done, total)])
-
-    @property
-    def total(self) -> Decimal:
-        return self.done[-1] if self.done else ZERO
+    daily: bool = True
 
     def covers(self, start: date, end: date) -> bool:
         """Whether the weighted days reach into the first and the last `edge` days of
@@ -220,8 +211,16 @@ class SeasonalProfile:
 
     def done_through(self, day: date) -> Decimal:
         """The weight of the profile's days up to and including `day`."""
+        if self.first_weighted is None or self.last_weighted is None or day < self.first_weighted:
+            return ZERO
+        if day >= self.last_weighted:
+            return self.total
         index = bisect_right(self.days, day)
-        return self.done[index - 1] if index else ZERO
+        if self.daily:
+            return self.done[index - 1] if index else ZERO
+        if index and self.days[index - 1] == day:
+            return self.done[index - 1]
+        raise LookupError(f"the profile was summarised without the weight done by {day}")
 
     @classmethod
     def of(cls, daily: Sequence[DayValue], additive: bool) -> SeasonalProfile:
@@ -242,18 +241,55 @@ class SeasonalProfile:
         numerators: Sequence[Decimal | None],
         denominators: Sequence[Decimal | None],
         additive: bool,
+        weeks: Sequence[Decimal | None] | None = None,
     ) -> SeasonalProfile:
-        """The profile from its columns, one entry per day, in day order."""
+        """The profile from its columns, one entry per day, in day order; `weeks`, when given,
+        are the weekly values as the metrics service computed them (else from the columns)."""
         running = ZERO
         done: list[Decimal] = []
-        for raw in values if additive else denominators:
-            running += raw if raw is not None and raw > 0 else ZERO
+        first: date | None = None
+        last: date | None = None
+        for day, raw in zip(days, values if additive else denominators, strict=True):
+            if raw is not None and raw > 0:
+                running += raw
+                first = first or day
+                last = day
             done.append(running)
         return cls(
             additive=additive,
+            total=running,
+            first_weighted=first,
+            last_weighted=last,
+            spread=spread_of(
+                weekly_values(values, numerators, denominators, additive) if weeks is None else weeks
+            ),
             days=tuple(days),
             done=tuple(done),
-            spread=_weekly_spread(values, numerators, denominators, additive),
+        )
+
+    @classmethod
+    def of_summary(
+        cls,
+        additive: bool,
+        *,
+        total: Decimal,
+        through: date,
+        done: Decimal,
+        first_weighted: date | None,
+        last_weighted: date | None,
+        weeks: Sequence[Decimal | None],
+    ) -> SeasonalProfile:
+        """The profile from the metrics service's summary of it (a query's `profile`): the
+        weight done is known for the one day `through`."""
+        return cls(
+            additive=additive,
+            total=total,
+            first_weighted=first_weighted,
+            last_weighted=last_weighted,
+            spread=spread_of(weeks),
+            days=(through,),
+            done=(done,),
+            daily=False,
         )
 
 
@@ -284,29 +320,37 @@ def weekly_spread(profile: Sequence[DayValue], additive: bool) -> Decimal:
     return SeasonalProfile.of(profile, additive).spread
 
 
-def _weekly_spread(
+def weekly_values(
     values: Sequence[Decimal | None],
     numerators: Sequence[Decimal | None],
     denominators: Sequence[Decimal | None],
     additive: bool,
-) -> Decimal:
-    """Weeks are consecutive runs of seven days from the profile's first day; a last, partial
-    week is left out. Columns in day order."""
-    buckets: list[Decimal] = []
+) -> list[Decimal | None]:
+    """The value of each week of a daily profile: weeks are consecutive runs of seven days from
+    the profile's first day, a last, partial week left out; additive metrics sum the week, rates
+    divide its summed sides (the mean of its daily values without denominators). Columns in day
+    order."""
+    weeks: list[Decimal | None] = []
     for start in range(0, len(values) - DAYS_PER_BUCKET + 1, DAYS_PER_BUCKET):
         stop = start + DAYS_PER_BUCKET
         if additive:
-            buckets.append(sum((v or ZERO for v in values[start:stop]), ZERO))
+            weeks.append(sum((v or ZERO for v in values[start:stop]), ZERO))
             continue
         week_numerators = [n for n in numerators[start:stop] if n is not None]
         week_denominators = [d for d in denominators[start:stop] if d is not None]
         den = sum(week_denominators, ZERO)
         if week_denominators and den > 0:
-            buckets.append(sum(week_numerators, ZERO) / den)
+            weeks.append(sum(week_numerators, ZERO) / den)
             continue
         week_values = [v for v in values[start:stop] if v is not None]
-        if week_values:
-            buckets.append(sum(week_values, ZERO) / len(week_values))
+        weeks.append(sum(week_values, ZERO) / len(week_values) if week_values else None)
+    return weeks
+
+
+def spread_of(weeks: Sequence[Decimal | None]) -> Decimal:
+    """Coefficient of variation of the weekly values that exist (never below MIN_SPREAD;
+    DEFAULT_SPREAD with fewer than two weeks or a mean at or below zero)."""
+    buckets = [week for week in weeks if week is not None]
     if len(buckets) < 2:
         return DEFAULT_SPREAD
     mean = sum(buckets, ZERO) / len(buckets)

@@ -6,6 +6,7 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -56,22 +57,28 @@ def plain_share(profile: list[DayValue], additive: bool, upto: date) -> Decimal 
     return min(Decimal(1), done / total)
 
 
-def plain_spread(profile: list[DayValue], additive: bool) -> Decimal:
-    """Coefficient of variation of full seven-day runs from the first day, recomputed plainly."""
+def plain_weeks(profile: list[DayValue], additive: bool) -> list[Decimal | None]:
+    """The value of each full seven-day run from the first day, recomputed plainly."""
     ordered = sorted(profile, key=lambda p: p.day)
     weeks = [ordered[i : i + 7] for i in range(0, len(ordered) - 6, 7)]
-    values: list[Decimal] = []
+    values: list[Decimal | None] = []
     for week in weeks:
         if additive:
             values.append(sum((p.value or Decimal(0) for p in week), Decimal(0)))
             continue
         denominators = [p.denominator for p in week if p.denominator is not None]
+        present = [p.value for p in week if p.value is not None]
         if denominators and sum(denominators, Decimal(0)) > 0:
             numerators = [p.numerator for p in week if p.numerator is not None]
             values.append(sum(numerators, Decimal(0)) / sum(denominators, Decimal(0)))
-        elif [p.value for p in week if p.value is not None]:
-            present = [p.value for p in week if p.value is not None]
-            values.append(sum(present, Decimal(0)) / len(present))
+        else:
+            values.append(sum(present, Decimal(0)) / len(present) if present else None)
+    return values
+
+
+def plain_spread(profile: list[DayValue], additive: bool) -> Decimal:
+    """Coefficient of variation of full seven-day runs from the first day, recomputed plainly."""
+    values = [v for v in plain_weeks(profile, additive) if v is not None]
     if len(values) < 2:
         return Decimal("0.30")
     mean = sum(values, Decimal(0)) / len(values)
@@ -134,6 +141,60 @@ def test_progress_from_a_summarised_profile_equals_progress_from_the_days(
         last_year=SeasonalProfile.of(profile, additive),
     )
     assert compute(summarised) == compute(from_days)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    points=days_of_profile,
+    additive=st.booleans(),
+    as_of=as_of_dates,
+    actual=st.decimals(min_value=0, max_value=10_000, places=2, allow_nan=False),
+)
+def test_progress_from_the_metrics_services_summary_equals_progress_from_the_days(
+    points: list[tuple[Decimal | None, Decimal | None, Decimal | None]],
+    additive: bool,
+    as_of: date,
+    actual: Decimal,
+) -> None:
+    """The summary a profile query answers (total, weight done by the day asked about, first
+    and last weighted days, weekly values), recomputed plainly here, paces exactly like the
+    days it summarises."""
+    profile = daily(points)
+    through = Period(min(as_of, END), min(as_of, END)).shift_years(-1).start
+    weighted = [p.day for p in profile if weight(p, additive) > 0]
+    summary = SeasonalProfile.of_summary(
+        additive,
+        total=sum((weight(p, additive) for p in profile), Decimal(0)),
+        through=through,
+        done=sum((weight(p, additive) for p in profile if p.day <= through), Decimal(0)),
+        first_weighted=min(weighted, default=None),
+        last_weighted=max(weighted, default=None),
+        weeks=plain_weeks(profile, additive),
+    )
+    from_days = ProgressInput(
+        Decimal("5000"), START, END, as_of, additive=additive, actual=actual, last_year_daily=profile
+    )
+    summarised = ProgressInput(
+        Decimal("5000"), START, END, as_of, additive=additive, actual=actual, last_year=summary
+    )
+    assert compute(summarised) == compute(from_days)
+
+
+def test_a_summary_answers_only_for_the_day_it_was_asked_about() -> None:
+    summary = SeasonalProfile.of_summary(
+        True,
+        total=Decimal(10),
+        through=date(2024, 5, 1),
+        done=Decimal(4),
+        first_weighted=date(2024, 4, 1),
+        last_weighted=date(2024, 6, 30),
+        weeks=[],
+    )
+    assert summary.done_through(date(2024, 5, 1)) == Decimal(4)
+    assert summary.done_through(date(2024, 3, 31)) == Decimal(0)  # before any weight
+    assert summary.done_through(date(2024, 6, 30)) == Decimal(10)  # all of it
+    with pytest.raises(LookupError):
+        summary.done_through(date(2024, 5, 2))
 
 
 def linear_share(upto: date) -> Decimal:

@@ -12,11 +12,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 DIMENSION_COLUMNS = {"category": "categories", "channel": "channels", "region": "regions"}
+# The bucket of seven-day runs from a read's start (not a calendar week).
+SEVEN_DAYS = "seven_days"
 
 # A row of `read_rollups`: (leaf, day or bucket start or None, category, channel, region, total,
 # bound). An asyncpg record, read by position or unpacked like a tuple.
@@ -30,7 +33,7 @@ class ReadShape:
     filtered: tuple[str, ...]
     grouped: tuple[str, ...]
     per_day: bool
-    # "week" | "month" | "quarter": one row per bucket (clipped to start), not per day.
+    # "week" | "month" | "quarter" | SEVEN_DAYS: one row per bucket (clipped to start), not per day.
     bucket: str | None = None
 
     @property
@@ -45,7 +48,11 @@ _RECORD = (
 
 
 def _rollup_subquery(shape: ReadShape, parameter: str) -> str:
-    if shape.bucket is not None:
+    if shape.bucket == SEVEN_DAYS:
+        # Runs of seven days counted from the read's start (a seasonal profile's weeks).
+        day = "q.start_day + (r.business_day - q.start_day) / 7 * 7"
+        bound = "sum(abs(r.total))"
+    elif shape.bucket is not None:
         # The bucket's first day, clipped to the read's start; weeks start on Monday (ISO).
         day = f"greatest(date_trunc('{shape.bucket}', r.business_day::timestamp)::date, q.start_day)"
         # The sum of the rows' magnitudes: it bounds every partial sum of the bucket's rows, so
@@ -194,3 +201,50 @@ async def read_latest(
     keys = sorted(by_filters)
     statement = " union all ".join(_latest_subquery(k, f"${i + 1}") for i, k in enumerate(keys))
     return {int(leaf): at for leaf, at in await _fetch(session, statement, [by_filters[k] for k in keys])}
+
+
+@dataclass(frozen=True)
+class Weights:
+    """A read's days weighed: the sums of its positive day totals, over all its days and up to
+    a day, and the first and last days with a positive total."""
+
+    total: Decimal
+    done: Decimal
+    first_day: date | None
+    last_day: date | None
+
+
+NO_WEIGHT = Weights(Decimal(0), Decimal(0), None, None)
+
+
+async def read_weights(
+    session: AsyncSession, reads: Sequence[tuple[ReadShape, dict[str, Any], date]]
+) -> dict[int, Weights]:
+    """Per read (leaf): its day totals weighed, summed in SQL (exact); `reads` are per-day,
+    ungrouped reads with the day `done` counts up to. One statement; reads without a positive
+    day are left out (`NO_WEIGHT`)."""
+    if not reads:
+        return {}
+    by_shape: dict[ReadShape, list[dict[str, Any]]] = {}
+    throughs = {row["leaf"]: through for _, row, through in reads}
+    for shape, row, _ in reads:
+        by_shape.setdefault(shape, []).append(row)
+    shapes = sorted(by_shape, key=repr)
+    days = " union all ".join(_rollup_subquery(s, f"${i + 1}") for i, s in enumerate(shapes))
+    through = f"${len(shapes) + 1}"
+    statement = f"""
+        select d.leaf,
+               sum(d.total) filter (where d.total > 0),
+               sum(d.total) filter (where d.total > 0 and d.day <= t.through),
+               min(d.day) filter (where d.total > 0),
+               max(d.day) filter (where d.total > 0)
+        from ({days}) as d(leaf, day, category, channel, region, total, bound)
+        join jsonb_to_recordset(cast({through} as jsonb)) as t(leaf int, through date) on t.leaf = d.leaf
+        group by d.leaf
+        having max(d.day) filter (where d.total > 0) is not null"""
+    groups: list[Any] = [by_shape[s] for s in shapes]
+    groups.append([{"leaf": leaf, "through": day} for leaf, day in throughs.items()])
+    return {
+        int(leaf): Weights(total, done or Decimal(0), first, last)
+        for leaf, total, done, first, last in await _fetch(session, statement, groups)
+    }

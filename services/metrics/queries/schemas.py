@@ -34,6 +34,12 @@ class QueryFilters(BaseModel):
     region: DimensionFilter = None
 
 
+class ProfileRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    through: date = Field(description="The day `done` counts up to, inclusive (any date).")
+
+
 class MetricQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -48,6 +54,11 @@ class MetricQuery(BaseModel):
         SeriesFormat.POINTS,
         description="`compact` (day buckets only): the series as columns in `series_compact` "
         "instead of one object per day in `series`.",
+    )
+    profile: ProfileRequest | None = Field(
+        None,
+        description="Also summarise how the range's volume is spread over its days (`profile` in "
+        "the result) — what seasonal pacing needs, without shipping every day. Not with `group_by`.",
     )
 
 
@@ -82,6 +93,25 @@ class CompactSeries(BaseModel):
     denominators: list[str | None]
 
 
+class Profile(BaseModel):
+    """How [start, end]'s volume is spread over its days, summarised.
+
+    A day's weight is its value for additive metrics (base, summed), the denominator of the
+    top-level division for ratio metrics; a day at or below zero weighs nothing, and other
+    metrics have no weight (`total` 0). Sums are exact.
+    """
+
+    through: date
+    total: str = Field(description="The weight of every day of the range.")
+    done: str = Field(description="The weight of the range's days up to and including `through`.")
+    first_day: date | None = Field(description="The first day with weight; null when none has.")
+    last_day: date | None = Field(description="The last day with weight; null when none has.")
+    weeks: list[str | None] = Field(
+        description="The metric's value over each full seven-day run from `start` (a last, "
+        "shorter run left out): its formula over the run's sums, or its aggregation."
+    )
+
+
 class QueryResult(BaseModel):
     id: str
     metric: str
@@ -93,6 +123,7 @@ class QueryResult(BaseModel):
     series_compact: CompactSeries | None = Field(
         None, description='Only with `"series_format": "compact"` (then `series` is null).'
     )
+    profile: Profile | None = Field(None, description='Only with `"profile"` in the query.')
     last_event_at: datetime | None = Field(
         description="Latest event of the metric under the filters (any date); "
         "derived: the oldest of its parts."

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
 from functools import partial
@@ -29,7 +29,7 @@ from services.metrics.queries import repository
 from services.metrics.queries.schemas import Bucket, MetricQuery, QueryFilters, SeriesFormat
 from shared.auth import Permission, Principal
 from shared.errors import Problem
-from shared.formula import DECIMAL_CONTEXT, Node, evaluate, ratio_parts, references
+from shared.formula import DECIMAL_CONTEXT, Node, Ref, evaluate, ratio_parts, references
 
 MAX_RANGE_DAYS = 3700  # ten years and a bit
 MAX_FILTER_VALUES = 200
@@ -39,6 +39,7 @@ _EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 _ROW_POSITION = {"category": 2, "channel": 3, "region": 4}
 
 GroupKey = tuple[str | None, ...]
+Filters = tuple[tuple[str, tuple[str, ...]], ...]
 DayTotals = dict[date | None, Decimal]
 
 
@@ -143,6 +144,13 @@ def _check(query: MetricQuery, catalogue: Catalogue) -> None:
             f"Query {query.id}: the compact series needs the day bucket.",
             query_id=query.id,
         )
+    if query.profile is not None and query.group_by:
+        raise Problem(
+            422,
+            "invalid_profile",
+            f"Query {query.id}: a profile summarises one scope; it cannot be grouped.",
+            query_id=query.id,
+        )
     if query.end < query.start:
         raise Problem(422, "invalid_range", f"Query {query.id} ends before it starts.", query_id=query.id)
     if query.end.year > 9998:
@@ -173,6 +181,12 @@ class _Plan:
     query: MetricQuery
     group_by: tuple[str, ...]
     leaves: dict[str, int]  # base metric → read index
+    # With a profile: base metric → read index of its seven-day runs,
+    week_leaves: dict[str, int] = field(default_factory=dict)
+    # and either the weight read (index into `weight_reads`) when the weight is one base
+    # metric's day totals, or per-day reads of every base metric to weigh each day here.
+    weight_leaf: int | None = None
+    day_leaves: dict[str, int] | None = None
 
 
 class QueryRunner:
@@ -183,6 +197,7 @@ class QueryRunner:
         self.reads: list[Read] = []
         self._read_index: dict[Read, int] = {}
         self.plans: list[_Plan] = []
+        self.weight_reads: list[tuple[Read, date]] = []
         self._formulas: dict[str, tuple[Node, tuple[Node, Node] | None, list[str]] | None] = {}
 
     def _read(self, read: Read) -> int:
@@ -204,11 +219,58 @@ class QueryRunner:
             if additive and query.bucket is not None and query.bucket != Bucket.DAY:
                 # One row per bucket and group: the bucket's sum is the sum of its days.
                 read = Read(metric, query.start, query.end, False, group_by, filters, query.bucket.value)
+            elif additive and query.bucket is None and query.profile is not None:
+                # The profile's seven-day sums add up to the value too: one read for both.
+                read = Read(metric, query.start, query.end, False, (), filters, repository.SEVEN_DAYS)
             else:
                 per_day = query.bucket is not None or not additive
                 read = Read(metric, query.start, query.end, per_day, group_by, filters)
             leaves[metric] = self._read(read)
-        self.plans.append(_Plan(query, group_by, leaves))
+        plan = _Plan(query, group_by, leaves)
+        if query.profile is not None:
+            self._plan_profile(plan, filters, query.profile.through)
+        self.plans.append(plan)
+
+    def _plan_profile(
+        self, plan: _Plan, filters: tuple[tuple[str, tuple[str, ...]], ...], through: date
+    ) -> None:
+        query = plan.query
+        for metric in sorted(self.catalogue.base_metrics_of(query.metric)):
+            if query.bucket in (None, Bucket.DAY):
+                # Read per day or per seven days already: the weeks are summed from those.
+                plan.week_leaves[metric] = plan.leaves[metric]
+                continue
+            if self.catalogue.definitions[metric].aggregation == Aggregation.SUM:
+                read = Read(metric, query.start, query.end, False, (), filters, repository.SEVEN_DAYS)
+            else:
+                read = Read(metric, query.start, query.end, True, (), filters)
+            plan.week_leaves[metric] = self._read(read)
+        source = self._weight_source(query.metric)
+        if source is None:
+            return
+        if source:
+            plan.weight_leaf = len(self.weight_reads)
+            self.weight_reads.append((Read(source, query.start, query.end, True, (), filters), through))
+            return
+        plan.day_leaves = {
+            metric: self._read(Read(metric, query.start, query.end, True, (), filters))
+            for metric in sorted(self.catalogue.base_metrics_of(query.metric))
+        }
+
+    def _weight_source(self, metric: str) -> str | None:
+        """What a profile weighs days by: the base metric whose day totals are the weights
+        (additive metrics: themselves; ratios over one base metric: that metric), "" when the
+        weights must be computed day by day (a ratio over an expression), None without weights."""
+        formula = self._formula(metric)
+        if formula is None:
+            return metric if self.catalogue.definitions[metric].aggregation == Aggregation.SUM else None
+        parts = formula[1]
+        if parts is None:
+            return None
+        denominator = parts[1]
+        if isinstance(denominator, Ref) and self._formula(denominator.key) is None:
+            return denominator.key
+        return ""
 
     async def run(self, session: AsyncSession) -> list[dict[str, Any]]:
         rows = await repository.read_rollups(session, [r.as_row(i) for i, r in enumerate(self.reads)])
@@ -220,6 +282,9 @@ class QueryRunner:
                 shape, row = read.as_row(len(latest_rows))
                 latest_rows.append((shape.filtered, row))
         latest = await repository.read_latest(session, latest_rows)
+        weights = await repository.read_weights(
+            session, [(*read.as_row(i), through) for i, (read, through) in enumerate(self.weight_reads)]
+        )
 
         # read index → group key → day (None when not per day) → total
         data: list[dict[GroupKey, DayTotals]] = [defaultdict(dict) for _ in self.reads]
@@ -240,7 +305,10 @@ class QueryRunner:
                 metric: latest.get(latest_index[self.reads[index].latest_key])
                 for metric, index in plan.leaves.items()
             }
-            results.append(self._answer(plan, {m: data[i] for m, i in plan.leaves.items()}, last))
+            result = self._answer(plan, {m: data[i] for m, i in plan.leaves.items()}, last)
+            if plan.query.profile is not None:
+                result["profile"] = self._profile(plan, data, weights)
+            results.append(result)
         return results
 
     async def _redo_inexact_buckets(
@@ -371,6 +439,64 @@ class QueryRunner:
         result["last_event_at"] = stamp.isoformat() if stamp is not None else None
         return result
 
+    def _profile(
+        self, plan: _Plan, data: list[dict[GroupKey, DayTotals]], weights: dict[int, repository.Weights]
+    ) -> dict[str, Any]:
+        query = plan.query
+        assert query.profile is not None
+        through = query.profile.through
+        if plan.weight_leaf is not None:
+            weighed = weights.get(plan.weight_leaf, repository.NO_WEIGHT)
+        elif plan.day_leaves is not None:
+            weighed = self._weigh_days(
+                query, {m: data[i].get((), {}) for m, i in plan.day_leaves.items()}, through
+            )
+        else:
+            weighed = repository.NO_WEIGHT
+        # Runs of seven days from the start; a last, shorter run is summed but not reported.
+        spans = [
+            (date.fromordinal(first), min(query.end, date.fromordinal(first + 6)))
+            for first in range(query.start.toordinal(), query.end.toordinal() + 1, 7)
+        ]
+        week_values = self._columns(
+            query.metric, spans, False, {m: data[i].get((), {}) for m, i in plan.week_leaves.items()}
+        )[0]
+        if (spans[-1][1] - spans[-1][0]).days < 6:
+            week_values.pop()
+        return {
+            "through": through.isoformat(),
+            "total": decimal_text(weighed.total),
+            "done": decimal_text(weighed.done),
+            "first_day": None if weighed.first_day is None else weighed.first_day.isoformat(),
+            "last_day": None if weighed.last_day is None else weighed.last_day.isoformat(),
+            "weeks": week_values,
+        }
+
+    def _weigh_days(
+        self, query: MetricQuery, days: dict[str, DayTotals], through: date
+    ) -> repository.Weights:
+        """The weights of a ratio whose denominator is an expression: evaluated day by day."""
+        definitions = self.catalogue.definitions
+        total = done = ZERO
+        first: date | None = None
+        last: date | None = None
+        for day in sorted({d for totals in days.values() for d in totals if d is not None}):
+            parts = {
+                metric: aggregate(
+                    definitions[metric].aggregation, [(day, totals[day])] if day in totals else []
+                )
+                for metric, totals in days.items()
+            }
+            denominator = self._value_from(query.metric, parts.__getitem__)[2]
+            if denominator is None or denominator <= 0:
+                continue
+            total = _EXACT.add(total, denominator)
+            if day <= through:
+                done = _EXACT.add(done, denominator)
+            first = first or day
+            last = day
+        return repository.Weights(total, done, first, last)
+
     def _series(self, query: MetricQuery, overall: dict[str, DayTotals]) -> list[dict[str, Any]]:
         """Every bucket of [start, end] with its value, one object per bucket."""
         spans, values, numerators, denominators = self._series_columns(query, overall)
@@ -408,33 +534,38 @@ class QueryRunner:
         """(buckets, values, numerators, denominators): the day totals of each bucket aggregated."""
         assert query.bucket is not None
         spans = buckets(query.start, query.end, query.bucket)
+        return (spans, *self._columns(query.metric, spans, query.bucket == Bucket.DAY, overall))
+
+    def _columns(
+        self, key: str, spans: list[tuple[date, date]], days_only: bool, overall: dict[str, DayTotals]
+    ) -> tuple[list[str | None], list[str | None], list[str | None]]:
+        """(values, numerators, denominators) of `key` over each span, from its base metrics'
+        totals (per day, or per span start); `days_only` when every span is one day."""
         per_bucket = {
-            metric: _bucket_aggregates(
-                self.catalogue.definitions[metric].aggregation, days, query.start, query.bucket, spans
-            )
+            metric: _bucket_aggregates(self.catalogue.definitions[metric].aggregation, days, spans, days_only)
             for metric, days in overall.items()
         }
-        if self._formula(query.metric) is None:  # a base metric: its own aggregate
-            values = [decimal_text(value) for value in per_bucket[query.metric]]
+        if self._formula(key) is None:  # a base metric: its own aggregate
+            values = [decimal_text(value) for value in per_bucket[key]]
             nothing: list[str | None] = [None] * len(spans)
-            return spans, values, nothing, list(nothing)
+            return values, nothing, list(nothing)
         values, numerators, denominators = [], [], []
         for i in range(len(spans)):
             parts = {m: aggregates[i] for m, aggregates in per_bucket.items()}
-            b_value, b_num, b_den = self._value_from(query.metric, parts.__getitem__)
+            b_value, b_num, b_den = self._value_from(key, parts.__getitem__)
             values.append(decimal_text(b_value))
             numerators.append(decimal_text(b_num))
             denominators.append(decimal_text(b_den))
-        return spans, values, numerators, denominators
+        return values, numerators, denominators
 
 
 def _bucket_aggregates(
-    aggregation: str, days: DayTotals, start: date, bucket: Bucket, spans: list[tuple[date, date]]
-) -> list[Decimal | None]:
+    aggregation: str, days: DayTotals, spans: list[tuple[date, date]], days_only: bool
+) -> Sequence[Decimal | None]:
     """A base metric's aggregate over each bucket (`aggregate` of the bucket's day totals)."""
-    if bucket == Bucket.DAY:
+    if days_only:
         # A day bucket holds at most one day total: its aggregate without the per-bucket lists.
-        first = start.toordinal()
+        first = spans[0][0].toordinal()
         if aggregation == Aggregation.SUM:
             # `aggregate`'s sum of one entry: 0 plus the day total, in the same context.
             add = DECIMAL_CONTEXT.add
@@ -449,6 +580,19 @@ def _bucket_aggregates(
                 out[day.toordinal() - first] = aggregate(aggregation, ((day, total),))
         return out
     starts = [s for s, _ in spans]
+    if aggregation == Aggregation.SUM:
+        # `aggregate`'s sums, added in the same order and context without per-bucket lists;
+        # totals summed per bucket in SQL sit on their bucket's first day.
+        first_days = {start: i for i, start in enumerate(starts)}
+        add = DECIMAL_CONTEXT.add
+        bucket_sums: list[Decimal] = [ZERO] * len(spans)
+        for day, total in days.items():
+            if day is not None:
+                i = first_days.get(day)
+                if i is None:
+                    i = bisect.bisect_right(starts, day) - 1
+                bucket_sums[i] = add(bucket_sums[i], total)
+        return bucket_sums
     lists: list[list[tuple[date | None, Decimal]]] = [[] for _ in spans]
     for day, total in days.items():
         if day is not None:

@@ -1,6 +1,6 @@
 """Progress of targets: every number a batch of targets needs is fetched in ONE batched
-metrics query (actual to date + last year's daily profile per target), then computed by the
-pure `shared.progress`."""
+metrics query (per target: the actual to date, and last year's daily profile as the metrics
+service summarises it), then computed by the pure `shared.progress`."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from shared.progress import (
     Thresholds,
     compute,
     running_actuals,
+    shifted_back_a_year,
 )
 
 
@@ -56,6 +57,8 @@ def _queries(target: Target, as_of: date) -> list[dict[str, Any]]:
         return []
     last_year = Period(target.starts_on, target.ends_on).shift_years(-1)
     filters = target.filters
+    # The seasonal share asks how much of last year's period was done by the same calendar day.
+    through = shifted_back_a_year(min(as_of, target.ends_on))
     return [
         {
             "id": f"{target.id}:actual",
@@ -70,8 +73,7 @@ def _queries(target: Target, as_of: date) -> list[dict[str, Any]]:
             "start": last_year.start.isoformat(),
             "end": last_year.end.isoformat(),
             "filters": filters,
-            "bucket": "day",
-            "series_format": "compact",
+            "profile": {"through": through.isoformat()},
         },
     ]
 
@@ -92,35 +94,42 @@ def profile_of(result: dict[str, Any] | None) -> list[DayValue]:
 
 @functools.lru_cache(maxsize=64)
 def _consecutive_days(start: str, count: int) -> tuple[date, ...]:
-    """`count` days from `start`: the targets of a plan mostly share last year's period."""
+    """`count` days from `start`."""
     first = date.fromisoformat(start).toordinal()
     return tuple(map(date.fromordinal, range(first, first + count)))
 
 
+def _weeks(summary: dict[str, Any]) -> list[Decimal | None]:
+    return [_dec(week) for week in summary.get("weeks") or []]
+
+
 def seasonal_profile_of(result: dict[str, Any] | None, additive: bool) -> SeasonalProfile:
-    """Last year's daily series, summarised once, reading only the sides the metric weighs by:
-    a batch of a year's profiles is tens of thousands of points (parsed inline, not per call).
-    Reads the compact columns (`series_format: compact`) or, from older answers, the points."""
-    compact = (result or {}).get("series_compact")
-    if compact is not None:
-        raw_values = compact["values"]
-        days = _consecutive_days(compact["start"], len(raw_values))
-        values = [None if v is None else Decimal(str(v)) for v in raw_values]
-        if additive:
-            nothing: list[Decimal | None] = [None] * len(days)
-            return SeasonalProfile.of_columns(days, values, nothing, nothing, True)
-        numerators = [None if n is None else Decimal(str(n)) for n in compact["numerators"]]
-        denominators = [None if d is None else Decimal(str(d)) for d in compact["denominators"]]
-        return SeasonalProfile.of_columns(days, values, numerators, denominators, False)
-    series = (result or {}).get("series") or []
-    point_days = [date.fromisoformat(point["start"]) for point in series]
-    values = [None if (v := point.get("value")) is None else Decimal(str(v)) for point in series]
-    if additive:
-        nothing = [None] * len(series)
-        return SeasonalProfile.of_columns(point_days, values, nothing, nothing, True)
-    numerators = [None if (n := point.get("numerator")) is None else Decimal(str(n)) for point in series]
-    denominators = [None if (d := point.get("denominator")) is None else Decimal(str(d)) for point in series]
-    return SeasonalProfile.of_columns(point_days, values, numerators, denominators, False)
+    """Last year's profile from a query's `profile` summary (see the metrics query API)."""
+    summary = (result or {}).get("profile")
+    if not summary:
+        return SeasonalProfile(additive=additive)
+    return SeasonalProfile.of_summary(
+        additive,
+        total=Decimal(str(summary["total"])),
+        through=date.fromisoformat(str(summary["through"])),
+        done=Decimal(str(summary["done"])),
+        first_weighted=None if summary.get("first_day") is None else date.fromisoformat(summary["first_day"]),
+        last_weighted=None if summary.get("last_day") is None else date.fromisoformat(summary["last_day"]),
+        weeks=_weeks(summary),
+    )
+
+
+def daily_profile_of(result: dict[str, Any] | None, additive: bool) -> SeasonalProfile:
+    """Last year's profile day by day (compact day columns), its weekly values from the
+    query's `profile` summary — so every day of a history weighs exactly as progress does."""
+    compact = (result or {}).get("series_compact") or {}
+    raw_values = compact.get("values") or []
+    days = _consecutive_days(str(compact.get("start") or date.min), len(raw_values))
+    values = [_dec(v) for v in raw_values]
+    numerators = [_dec(n) for n in compact.get("numerators") or [None] * len(days)]
+    denominators = [_dec(d) for d in compact.get("denominators") or [None] * len(days)]
+    weeks = _weeks((result or {}).get("profile") or {})
+    return SeasonalProfile.of_columns(days, values, numerators, denominators, additive, weeks)
 
 
 def progress_input(
@@ -254,11 +263,13 @@ async def history(
                 "end": last_year.end.isoformat(),
                 "filters": target.filters,
                 "bucket": "day",
+                "series_format": "compact",
+                "profile": {"through": last_year.end.isoformat()},
             },
         ]
     )
     series = profile_of(results.get("series"))
-    profile = seasonal_profile_of(results.get("profile"), target.additive)
+    profile = daily_profile_of(results.get("profile"), target.additive)
     last_event_at = _ts(results.get("series", {}).get("last_event_at"))
     ratio = any(p.numerator is not None for p in series)
     aggregation = str(target.metric_definition.get("aggregation") or "sum")
