@@ -110,3 +110,27 @@ def test_progress_for_two_dates_costs_one_call_per_date(api: Api, unique: str, a
     assert "errors" not in body, body["errors"]
     assert {t["late"]["asOf"] for t in body["data"]["plan"]["targets"]} == {as_of}
     assert body["extensions"]["upstreamCalls"]["targets"] == 1 + 1 + 2
+
+
+def test_fields_asked_through_fragments_answer_what_direct_fields_answer(api: Api, unique: str) -> None:
+    plan = create_plan(api, f"frag-{unique}")
+    create_gmv_targets(api, plan["id"], [f"f-{unique}-{i}" for i in range(3)])
+    push_gmv(api, f"f-{unique}-0", [("2025-02-10T04:00:00+00:00", "12.50")], tag=f"frag-{unique}")
+    direct = """query($id: ID!) { plan(id: $id) { targets { id
+        progress(asOf: "2025-03-31") { actual health } series(bucket: MONTH) { start value }
+        metric { key } children { id } } } }"""
+    through_fragments = """query($id: ID!) {
+          plan(id: $id) { targets { id ...Pace ... on Target { metric { key } } } } }
+        fragment Pace on Target { progress(asOf: "2025-03-31") { actual health }
+                                  ... on Target { series(bucket: MONTH) { start value } children { id } } }"""
+    gateway = api.client("gateway")
+
+    first = gql(gateway, direct, {"id": plan["id"]})
+    second = gql(gateway, through_fragments, {"id": plan["id"]})
+
+    assert "errors" not in first and "errors" not in second
+    assert second["data"] == first["data"]
+    assert any(
+        Decimal(t["progress"]["actual"]) == Decimal("12.50") for t in second["data"]["plan"]["targets"]
+    )
+    assert second["extensions"]["upstreamCalls"] == first["extensions"]["upstreamCalls"]

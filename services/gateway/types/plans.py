@@ -11,7 +11,7 @@ import strawberry
 from services.gateway.context import GatewayInfo
 from services.gateway.types.common import day, dec, moment
 from services.gateway.types.reviews import Review
-from services.gateway.types.targets import Target
+from services.gateway.types.targets import Target, prefetch
 from services.gateway.types.tasks import Initiative, Risk, Task, TaskConnection
 
 
@@ -92,7 +92,9 @@ class Plan:
     ) -> list[Target] | None:
         rows = await info.context.loaders.plan_targets.load((str(self.id), active_in))
         targets = [Target.from_json(raw) for raw in rows]
-        return [t for t in targets if t.parent_id is None] if top_level_only else targets
+        shown = [t for t in targets if t.parent_id is None] if top_level_only else targets
+        await prefetch(info, shown)
+        return shown
 
     @strawberry.field(description="One page of the plan's tasks, filtered by quarter, department, status.")
     async def tasks(

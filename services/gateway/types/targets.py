@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
+from collections.abc import Awaitable, Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias, TypeVar
 
 import strawberry
+from strawberry.types.nodes import SelectedField, Selection
 
 from services.gateway.context import GatewayInfo
-from services.gateway.loaders import SeriesKey
+from services.gateway.loaders import Family, SeriesKey, ready_or_load, then
 from services.gateway.types.common import Scope, day, dec, ids, moment, opt_id
 from services.gateway.types.metrics import MetricDefinition
 from services.gateway.types.tasks import Initiative
+
+T = TypeVar("T")
+# A field's value now, or an awaitable of it (see `ready_or_load`).
+Resolved: TypeAlias = T | Awaitable[T]
 
 
 @strawberry.enum(description="The colour of a target's forecast against its thresholds.")
@@ -148,51 +155,61 @@ class Target:
             else None,
         )
 
-    @strawberry.field(description="The metric definition (one catalogue read per request).")
-    async def metric(self, info: GatewayInfo) -> MetricDefinition | None:
-        raw = await info.context.loaders.metric.load(self.metric_key)
-        return MetricDefinition.from_json(raw) if raw else None
+    # The per-target fields below are plain functions: after `prefetch` they find their batch
+    # answered and return at once (no task per field and target); otherwise, or when a batch
+    # failed, they hand GraphQL the loader's awaitable, which carries the error.
 
     @strawberry.field(
+        graphql_type=MetricDefinition | None,
+        description="The metric definition (one catalogue read per request).",
+    )
+    def metric(self, info: GatewayInfo) -> Resolved[MetricDefinition | None]:
+        raw = ready_or_load(info.context.loaders.metric, self.metric_key)
+        return then(raw, lambda found: MetricDefinition.from_json(found) if found else None)
+
+    @strawberry.field(
+        graphql_type=Progress | None,
         description="Progress as of a date (default: today in the business time zone). "
-        "All targets of a request share one call to the targets service."
+        "All targets of a request share one call to the targets service.",
     )
-    async def progress(self, info: GatewayInfo, as_of: date | None = None) -> Progress | None:
-        raw = await info.context.loaders.progress.load((str(self.id), as_of or info.context.today()))
-        return Progress.from_json(raw) if raw else None
+    def progress(self, info: GatewayInfo, as_of: date | None = None) -> Resolved[Progress | None]:
+        raw = ready_or_load(info.context.loaders.progress, self.progress_key(info, as_of))
+        return then(raw, lambda found: Progress.from_json(found) if found else None)
 
     @strawberry.field(
+        graphql_type=list[SeriesPoint] | None,
         description="The metric over the target's period and scope, one point per bucket. "
-        "All series of a request share one call to the metrics service."
+        "All series of a request share one call to the metrics service.",
     )
-    async def series(self, info: GatewayInfo, bucket: Bucket = Bucket.MONTH) -> list[SeriesPoint] | None:
-        key = SeriesKey(
+    def series(self, info: GatewayInfo, bucket: Bucket = Bucket.MONTH) -> Resolved[list[SeriesPoint] | None]:
+        raw = ready_or_load(info.context.loaders.series, self.series_key(bucket))
+        return then(raw, _series_points)
+
+    @strawberry.field(
+        graphql_type=list["Target"] | None, description="The targets this one was decomposed into."
+    )
+    def children(self, info: GatewayInfo) -> Resolved[list[Target] | None]:
+        family = info.context.loaders.family_ready(str(self.plan_id))
+        if family is not None:
+            return self._children_in(family)
+        return then(info.context.loaders.family(str(self.plan_id)), self._children_in)
+
+    def _children_in(self, family: Family) -> list[Target] | None:
+        return [
+            Target.from_json(raw) for raw in family.children(str(self.id), list(map(str, self.children_ids)))
+        ]
+
+    def progress_key(self, info: GatewayInfo, as_of: date | None) -> tuple[str, date]:
+        return str(self.id), as_of or info.context.today()
+
+    def series_key(self, bucket: Bucket) -> SeriesKey:
+        return SeriesKey(
             metric=self.metric_key,
             start=self.starts_on,
             end=self.ends_on,
             filters=tuple(sorted(self.scope.filters().items())),
             bucket=bucket.value,
         )
-        raw = await info.context.loaders.series.load(key)
-        if raw is None:
-            return None
-        return [
-            SeriesPoint(
-                start=day(point["start"]) or date.min,
-                end=day(point["end"]) or date.max,
-                value=dec(point.get("value")),
-                numerator=dec(point.get("numerator")),
-                denominator=dec(point.get("denominator")),
-            )
-            for point in raw.get("series") or []
-        ]
-
-    @strawberry.field(description="The targets this one was decomposed into.")
-    async def children(self, info: GatewayInfo) -> list[Target] | None:
-        family = await info.context.loaders.family(str(self.plan_id))
-        return [
-            Target.from_json(raw) for raw in family.children(str(self.id), list(map(str, self.children_ids)))
-        ]
 
     @strawberry.field(description="The initiatives that serve this target.")
     async def initiatives(self, info: GatewayInfo) -> list[Initiative] | None:
@@ -201,3 +218,69 @@ class Target:
         wanted = set(map(str, self.initiative_ids))
         plan_initiatives = await info.context.loaders.initiatives.load(str(self.plan_id))
         return [Initiative.from_json(raw) for raw in plan_initiatives if str(raw["id"]) in wanted]
+
+
+def _series_points(raw: dict[str, Any] | None) -> list[SeriesPoint] | None:
+    if raw is None:
+        return None
+    return [
+        SeriesPoint(
+            start=day(point["start"]) or date.min,
+            end=day(point["end"]) or date.max,
+            value=dec(point.get("value")),
+            numerator=dec(point.get("numerator")),
+            denominator=dec(point.get("denominator")),
+        )
+        for point in raw.get("series") or []
+    ]
+
+
+def _selections(selections: Iterable[Selection], name: str) -> Iterator[SelectedField]:
+    """The selections of a field `name`, fragments looked through."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            if selection.name == name:
+                yield selection
+        else:
+            yield from _selections(selection.selections, name)
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _as_bucket(value: Any) -> Bucket | None:
+    if value is None:
+        return Bucket.MONTH
+    if isinstance(value, Bucket):
+        return value
+    return Bucket.__members__.get(str(value)) or next((b for b in Bucket if b.value == value), None)
+
+
+async def prefetch(info: GatewayInfo, targets: list[Target]) -> None:
+    """Looks ahead at the fields selected on a list of targets and sends their batches now, so
+    each target's progress, series, metric and children are answered before GraphQL reaches
+    them. Only a head start: a field whose arguments are not foreseen here (or whose batch
+    failed) loads, or reports its error, through its loader as before."""
+    if not targets:
+        return
+    loaders = info.context.loaders
+    selected = [s for field in info.selected_fields for s in field.selections]
+    loads: list[Awaitable[Any]] = []
+    for field in _selections(selected, "progress"):
+        as_of = _as_date(field.arguments.get("asOf"))
+        loads.append(loaders.progress.load_many([t.progress_key(info, as_of) for t in targets]))
+    for field in _selections(selected, "series"):
+        bucket = _as_bucket(field.arguments.get("bucket"))
+        if bucket is not None:
+            loads.append(loaders.series.load_many([t.series_key(bucket) for t in targets]))
+    if any(True for _ in _selections(selected, "metric")):
+        loads.append(loaders.metric.load_many([t.metric_key for t in targets]))
+    if any(True for _ in _selections(selected, "children")):
+        loads.extend(loaders.family(plan_id) for plan_id in {str(t.plan_id) for t in targets})
+    await asyncio.gather(*loads, return_exceptions=True)
