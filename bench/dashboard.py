@@ -30,6 +30,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -261,10 +262,12 @@ def create_plan(targets: httpx.Client) -> str:
     return plan_id
 
 
-def time_call(send: Callable[[], httpx.Response], runs: int = 5) -> float:
-    """Median milliseconds of a direct call to a service."""
+def time_call(send: Callable[[], httpx.Response], fresh: Callable[[int], None], runs: int = 5) -> float:
+    """Median milliseconds of a direct call to a service, over fresh data each time (`fresh`
+    pushes an event first, so no answer comes from the metrics service's cache)."""
     timings = []
-    for _ in range(runs):
+    for run in range(runs):
+        fresh(run)
         started = time.perf_counter()
         send().raise_for_status()
         timings.append((time.perf_counter() - started) * 1000)
@@ -314,13 +317,20 @@ def progress_queries(
     return {"queries": queries}
 
 
-def breakdown(stack: Stack, headers: dict[str, str], plan_id: str) -> tuple[dict[str, int], dict[str, float]]:
+def breakdown(
+    stack: Stack, headers: dict[str, str], admin: dict[str, str], plan_id: str
+) -> tuple[dict[str, int], dict[str, float]]:
     """The bytes of the progress batch's metrics answer (profiles summarised, or as compact
     day columns) and the batched calls the dashboard waits for, sent directly to the services."""
     with (
         httpx.Client(base_url=stack.url("targets"), headers=headers, timeout=300) as targets,
         httpx.Client(base_url=stack.url("metrics"), headers=headers, timeout=300) as metrics,
+        httpx.Client(base_url=stack.url("metrics"), headers=admin, timeout=300) as pusher,
     ):
+
+        def fresh(run: int) -> None:
+            push_marker(pusher, run)
+
         rows = targets.get(f"/v1/plans/{plan_id}/targets", params={"limit": 500}).json()["items"]
         progress = {"as_of": AS_OF, "target_ids": [row["id"] for row in rows]}
         queries = {
@@ -343,20 +353,99 @@ def breakdown(stack: Stack, headers: dict[str, str], plan_id: str) -> tuple[dict
             for form, body in (("summary", behind_progress), ("days", as_days))
         }
         return sizes, {
-            "targets POST /v1/progress": time_call(lambda: targets.post("/v1/progress", json=progress)),
+            "targets POST /v1/progress": time_call(
+                lambda: targets.post("/v1/progress", json=progress), fresh
+            ),
             "  of which its metrics POST /v1/query (actuals + profiles, 400 queries)": time_call(
-                lambda: metrics.post("/v1/query", json=behind_progress)
+                lambda: metrics.post("/v1/query", json=behind_progress), fresh
             ),
             "  the same with last year's days instead of profiles (before)": time_call(
-                lambda: metrics.post("/v1/query", json=as_days)
+                lambda: metrics.post("/v1/query", json=as_days), fresh
             ),
             "metrics POST /v1/query (monthly series, 200 queries)": time_call(
-                lambda: metrics.post("/v1/query", json=queries)
+                lambda: metrics.post("/v1/query", json=queries), fresh
             ),
             "targets GET /v1/plans/{id}/targets": time_call(
-                lambda: targets.get(f"/v1/plans/{plan_id}/targets", params={"limit": 500})
+                lambda: targets.get(f"/v1/plans/{plan_id}/targets", params={"limit": 500}), fresh
             ),
         }
+
+
+@dataclass
+class Timed:
+    """Dashboards timed one after the other: latencies, CPU and calls per dashboard."""
+
+    timings: list[float] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)  # ms per dashboard
+    answered: dict[str, float] = field(default_factory=dict)  # requests per dashboard
+    reported: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.timings)
+
+    @property
+    def p95(self) -> float:
+        return percentile(self.timings, 0.95)
+
+    @property
+    def total_cpu(self) -> float:
+        return sum(self.cpu.values())
+
+    @property
+    def cpu_line(self) -> str:
+        return ", ".join(f"{name} {ms:.0f} ms" for name, ms in self.cpu.items())
+
+
+def push_marker(metrics: httpx.Client, run: int) -> None:
+    """One event in a category no target reads: it changes the data, so every metrics answer
+    is computed afresh, without changing any number of the dashboard."""
+    marker = {
+        "event_id": f"bench-cold-{uuid.uuid4().hex}",
+        "metric": "gmv",
+        "value": "1",
+        "occurred_at": f"2025-06-{1 + run % 28:02d}T12:00:00+08:00",
+        "dims": {"category": "bench-cold"},
+        "source": "bench",
+    }
+    metrics.post("/v1/events", json={"events": [marker]}).raise_for_status()
+
+
+def time_dashboards(
+    stack: Stack,
+    gateway: httpx.Client,
+    payload: dict[str, object],
+    runs: int,
+    before_each: Callable[[int], None] | None,
+) -> Timed:
+    """Times `runs` dashboard queries; CPU and calls are counted around each query only (not
+    around `before_each`)."""
+    timed = Timed()
+    services = ("targets", "metrics", "reviews")
+    for run in range(runs):
+        if before_each is not None:
+            before_each(run)
+        calls_before = {name: answered(stack, name) for name in services}
+        cpu_before = cpu_seconds(stack)
+        started = time.perf_counter()
+        response = gateway.post("/graphql", json=payload)
+        timed.timings.append((time.perf_counter() - started) * 1000)
+        cpu_after = cpu_seconds(stack)
+        calls_after = {name: answered(stack, name) for name in services}
+        response.raise_for_status()
+        body = response.json()
+        if body.get("errors"):
+            raise SystemExit(f"the dashboard answered errors: {body['errors'][:3]}")
+        assert len(body["data"]["plan"]["targets"]) == TARGETS
+        timed.reported = body["extensions"]["upstreamCalls"]
+        for name in ("gateway", "targets", "metrics", "PostgreSQL"):
+            used = (cpu_after[name] - cpu_before[name]) * 1000 / runs
+            timed.cpu[name] = timed.cpu.get(name, 0.0) + used
+        for name in services:
+            timed.answered[name] = (
+                timed.answered.get(name, 0.0) + (calls_after[name] - calls_before[name]) / runs
+            )
+    return timed
 
 
 def cpu_seconds(stack: Stack) -> dict[str, float]:
@@ -487,28 +576,14 @@ def main() -> None:
             payload = {"query": DASHBOARD, "variables": {"id": plan_id, "asOf": AS_OF}}
             for _ in range(args.warmup):
                 gateway.post("/graphql", json=payload).raise_for_status()
-            before = {name: answered(stack, name) for name in ("targets", "metrics", "reviews")}
-            cpu_before = cpu_seconds(stack)
-            timings: list[float] = []
-            reported: dict[str, int] = {}
-            for _ in range(args.runs):
-                started = time.perf_counter()
-                response = gateway.post("/graphql", json=payload)
-                timings.append((time.perf_counter() - started) * 1000)
-                response.raise_for_status()
-                body = response.json()
-                if body.get("errors"):
-                    raise SystemExit(f"the dashboard answered errors: {body['errors'][:3]}")
-                assert len(body["data"]["plan"]["targets"]) == TARGETS
-                reported = body["extensions"]["upstreamCalls"]
-            cpu_after = cpu_seconds(stack)
-            after = {name: answered(stack, name) for name in before}
-        per_query = {name: (after[name] - before[name]) / args.runs for name in before}
-        cpu_per_query = {
-            name: (cpu_after[name] - cpu_before[name]) * 1000 / args.runs
-            for name in ("gateway", "targets", "metrics", "PostgreSQL")
-        }
-        sizes, parts = breakdown(stack, headers, plan_id)
+            with httpx.Client(base_url=stack.url("metrics"), headers=admin, timeout=60) as metrics:
+                print(f"Timing {args.runs} dashboards with fresh data (cold) …", flush=True)
+                cold = time_dashboards(
+                    stack, gateway, payload, args.runs, lambda run: push_marker(metrics, run)
+                )
+            print(f"Timing {args.runs} dashboards asked again (warm) …", flush=True)
+            warm = time_dashboards(stack, gateway, payload, args.runs, None)
+        sizes, parts = breakdown(stack, headers, admin, plan_id)
     finally:
         try:
             stack.stop()
@@ -518,20 +593,16 @@ def main() -> None:
             if embedded is not None:
                 embedded.stop()
 
-    p50, p95 = statistics.median(timings), percentile(timings, 0.95)
-    calls = ", ".join(f"{name} {reported.get(name, 0)}" for name in ("targets", "metrics", "reviews"))
+    calls = ", ".join(f"{name} {cold.reported.get(name, 0)}" for name in ("targets", "metrics", "reviews"))
     parts_line = "".join(f"\n  - `{name}`: {ms:.0f} ms" for name, ms in parts.items())
-    answered_line = ", ".join(f"{name} {count:g}" for name, count in per_query.items())
-    cpu_line = ", ".join(f"{name} {ms:.0f} ms" for name, ms in cpu_per_query.items())
-    total_cpu = sum(cpu_per_query.values())
-    slowest = max(cpu_per_query, key=lambda name: cpu_per_query[name])
+    answered_line = ", ".join(f"{name} {count:g}" for name, count in cold.answered.items())
     verdict = (
-        "the goal is met."
-        if p95 <= 150
-        else f"the goal is missed. The calls are few and constant; the time is CPU: {total_cpu:.0f} ms\n  "
-        f"per dashboard across the processes (most in {slowest}: {cpu_per_query[slowest]:.0f} ms), on "
-        f"{os.cpu_count()} logical CPUs — {total_cpu / (os.cpu_count() or 1):.0f} ms of wall time even "
-        f"if every\n  process ran in parallel all the time."
+        f"the goal is {'met' if warm.p95 <= 150 else 'missed'} for a dashboard asked again "
+        f"(p95 {warm.p95:.0f} ms) and {'met' if cold.p95 <= 150 else 'missed'} for one over fresh data "
+        f"(p95 {cold.p95:.0f} ms).\n  The calls are few and constant; the time is CPU: "
+        f"{cold.total_cpu:.0f} ms per cold dashboard across the processes, on {os.cpu_count()} logical CPUs "
+        f"—\n  {cold.total_cpu / (os.cpu_count() or 1):.0f} ms of wall time even if every process ran in "
+        "parallel all the time."
     )
     database_kind = "embedded" if embedded is not None else "from DATABASE_URL"
     command = "python bench/dashboard.py" + (f" --events {args.events}" if args.events != 5_000_000 else "")
@@ -558,13 +629,18 @@ and `children {{ id }}`.
 - Machine: {machine()}
 - Data: {loaded:,} metric events over 2024–2025 (gmv, orders, uv; 200 categories x 5 channels x 6 regions),
   {loading}; {TARGETS} targets; PostgreSQL {database_kind}, every process one uvicorn worker
-- Latency through the gateway: **p50 {p50:.1f} ms, p95 {p95:.1f} ms** (goal: p95 ≤ 150 ms)
+- Latency through the gateway (goal: p95 ≤ 150 ms):
+  - over fresh data — an event pushed before each query, so the metrics service recomputes
+    every answer (cold): **p50 {cold.p50:.1f} ms, p95 {cold.p95:.1f} ms**
+  - the same dashboard asked again, nothing pushed in between (warm; the metrics service
+    answers both batches from its cache of query answers): **p50 {warm.p50:.1f} ms, p95 {warm.p95:.1f} ms**
 - Calls the gateway sends per query (its `upstreamCalls` extension): {calls}
 - Requests each service answered per query (their Prometheus counters, including the targets
   service's own batched call to metrics for progress): {answered_line}
-- CPU each process spent per dashboard query (user + system, over the timed runs; PostgreSQL:
-  every postgres process of the machine): {cpu_line}
-- Where the time goes (the same batched calls sent straight to the services, median of 5):{parts_line}
+- CPU each process spent per dashboard query (user + system, around each timed query; PostgreSQL:
+  every postgres process of the machine): cold {cold.cpu_line}; warm {warm.cpu_line}
+- Where the time goes, cold (the same batched calls sent straight to the services, an event
+  pushed before each, median of 5):{parts_line}
 
   The metrics answer behind progress is {sizes["summary"] / 1e6:.2f} MB with last year's profiles
   summarised by the metrics service (`"profile"`), {sizes["days"] / 1e6:.2f} MB with their days as

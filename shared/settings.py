@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     page_size_default: int = 50
     page_size_max: int = 500
 
+    query_cache_mb: int = Field(
+        default=64,
+        description="Memory per metrics process for answers of repeated query batches (0: off).",
+    )
+
     http_timeout_seconds: float = 5.0
     http_retries: int = 3
 
