@@ -3,6 +3,7 @@ problem+json errors, request ids, health, readiness and Prometheus metrics."""
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -168,6 +169,11 @@ def create_service_app(
             app.state.sessionmaker = create_sessionmaker(app.state.engine)
         if on_startup:
             await on_startup(app)
+        # What is loaded by now lives as long as the process. Frozen, it is out of the garbage
+        # collector's sight: a full collection during a large answer (tens of thousands of
+        # objects per dashboard) no longer walks it — one took about 60 ms in the metrics service.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

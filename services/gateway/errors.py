@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import structlog
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -93,6 +94,11 @@ class GatewayRouter(GraphQLRouter[Any, None]):
         if result.errors:
             result.errors = public_errors(result.errors)
         return await super().process_result(request, result)
+
+    def encode_json(self, data: object) -> bytes:
+        # A 200-target dashboard is a quarter of a megabyte of JSON: orjson encodes it several
+        # times faster than the standard library.
+        return orjson.dumps(data)
 
 
 class GatewayRefusal(Exception):

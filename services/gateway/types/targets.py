@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Awaitable, Iterable, Iterator
+from collections.abc import Awaitable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeAlias, TypeVar
 
 import strawberry
-from strawberry.types.nodes import SelectedField, Selection
 
 from services.gateway.context import GatewayInfo
 from services.gateway.loaders import Family, SeriesKey, ready_or_load, then
+from services.gateway.lookahead import selected
 from services.gateway.types.common import Scope, day, dec, ids, moment, opt_id
 from services.gateway.types.metrics import MetricDefinition
 from services.gateway.types.tasks import Initiative
@@ -235,16 +235,6 @@ def _series_points(raw: dict[str, Any] | None) -> list[SeriesPoint] | None:
     ]
 
 
-def _selections(selections: Iterable[Selection], name: str) -> Iterator[SelectedField]:
-    """The selections of a field `name`, fragments looked through."""
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            if selection.name == name:
-                yield selection
-        else:
-            yield from _selections(selection.selections, name)
-
-
 def _as_date(value: Any) -> date | None:
     if value is None or isinstance(value, date):
         return value
@@ -270,17 +260,16 @@ async def prefetch(info: GatewayInfo, targets: list[Target]) -> None:
     if not targets:
         return
     loaders = info.context.loaders
-    selected = [s for field in info.selected_fields for s in field.selections]
     loads: list[Awaitable[Any]] = []
-    for field in _selections(selected, "progress"):
+    for field in selected(info, "progress"):
         as_of = _as_date(field.arguments.get("asOf"))
         loads.append(loaders.progress.load_many([t.progress_key(info, as_of) for t in targets]))
-    for field in _selections(selected, "series"):
+    for field in selected(info, "series"):
         bucket = _as_bucket(field.arguments.get("bucket"))
         if bucket is not None:
             loads.append(loaders.series.load_many([t.series_key(bucket) for t in targets]))
-    if any(True for _ in _selections(selected, "metric")):
+    if selected(info, "metric"):
         loads.append(loaders.metric.load_many([t.metric_key for t in targets]))
-    if any(True for _ in _selections(selected, "children")):
+    if selected(info, "children"):
         loads.extend(loaders.family(plan_id) for plan_id in {str(t.plan_id) for t in targets})
     await asyncio.gather(*loads, return_exceptions=True)
