@@ -25,7 +25,10 @@ Definitions (T = target value, A = actual to date, s = expected share of the per
   ``1.645 × c × sqrt((1 − s) / (s × n))`` — the standard error of estimating a total from the
   share s already observed out of n weekly buckets (finite-population correction), where c is
   the coefficient of variation of last year's weekly values in the same period (0.30 when there
-  is no history; never below 0.05). Early in the period (small s) the band is wide; it closes
+  is no history; never below 0.05). A week is a run of seven days from the first day of last
+  year's period, a last, shorter run left out; its value is the metric's own value over it, as
+  a metrics query of that run answers it (the sum, the ratio of the run's sums, or the metric's
+  aggregation of its days) — the metrics service computes them (a query's `profile`). Early in the period (small s) the band is wide; it closes
   to the forecast itself at the end. An additive band never goes below what is already booked;
   a rate band stays inside the metric's possible range.
 - health: NOT_STARTED before the period starts or while there is no data; INSUFFICIENT_DATA for
@@ -244,7 +247,8 @@ class SeasonalProfile:
         weeks: Sequence[Decimal | None] | None = None,
     ) -> SeasonalProfile:
         """The profile from its columns, one entry per day, in day order; `weeks`, when given,
-        are the weekly values as the metrics service computed them (else from the columns)."""
+        are the weekly values as the metrics service computed them (else `weekly_values` of
+        the columns)."""
         running = ZERO
         done: list[Decimal] = []
         first: date | None = None
@@ -326,10 +330,12 @@ def weekly_values(
     denominators: Sequence[Decimal | None],
     additive: bool,
 ) -> list[Decimal | None]:
-    """The value of each week of a daily profile: weeks are consecutive runs of seven days from
-    the profile's first day, a last, partial week left out; additive metrics sum the week, rates
-    divide its summed sides (the mean of its daily values without denominators). Columns in day
-    order."""
+    """The value of each week of a profile given day by day, for callers without the metrics
+    service's weekly values: weeks are consecutive runs of seven days from the profile's first
+    day, a last, partial week left out; additive metrics sum the week, rates divide its summed
+    sides — what the metrics service answers for sums and for ratios of summed parts. The
+    columns cannot say how a metric aggregated by avg / last / max / min reads a week: for
+    those (no denominators) this takes the mean of the daily values. Columns in day order."""
     weeks: list[Decimal | None] = []
     for start in range(0, len(values) - DAYS_PER_BUCKET + 1, DAYS_PER_BUCKET):
         stop = start + DAYS_PER_BUCKET

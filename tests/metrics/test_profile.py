@@ -215,3 +215,54 @@ def test_every_profile_figure_equals_a_recomputation_from_the_days(
     assert answered("gmv") == recomputed(gmv, gmv_weeks)
     conversion_weeks = [week_sum(orders, w) / week_sum(uv, w) if week_sum(uv, w) else None for w in range(3)]
     assert answered("conversion_rate") == recomputed(uv, conversion_weeks)
+
+
+def test_each_week_is_what_a_query_of_that_week_answers(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"profile-{unique}"
+    _push_days(
+        ingest,
+        category,
+        {"dau": {0: "10", 3: "30", 8: "5", 9: "7"}, "mau": {0: "100", 6: "140", 7: "90", 13: "80"}},
+    )
+    end = _day(DAYS - 1)
+    weeks = [(_day(7 * w), _day(7 * w + 6)) for w in range(3)]
+
+    for metric in ("dau", "mau", "dau_mau"):
+        profile = _profile(reader, metric, category, through=end)["profile"]
+        asked = query(
+            reader,
+            *(
+                {
+                    "id": str(i),
+                    "metric": metric,
+                    "start": first.isoformat(),
+                    "end": last.isoformat(),
+                    "filters": {"category": category},
+                }
+                for i, (first, last) in enumerate(weeks)
+            ),
+        )
+        assert profile["weeks"] == [result["value"] for result in asked], metric
+
+
+def test_asking_for_a_profile_never_changes_the_value(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"profile-{unique}"
+    # Past 28 significant digits: a sum rounded once must not become one rounded day by day.
+    _push_days(ingest, category, {"gmv": {1: "1000000000000000000000000000", 2: "0.4", 3: "0.4"}})
+    span = {"metric": "gmv", "start": START.isoformat(), "end": _day(DAYS - 1).isoformat()}
+    plain, profiled = query(
+        reader,
+        {"id": "plain", **span, "filters": {"category": category}},
+        {
+            "id": "profiled",
+            **span,
+            "filters": {"category": category},
+            "profile": {"through": _day(2).isoformat()},
+        },
+    )
+
+    assert profiled["value"] == plain["value"]

@@ -108,7 +108,7 @@ class Profile(BaseModel):
     last_day: date | None = Field(description="The last day with weight; null when none has.")
     weeks: list[str | None] = Field(
         description="The metric's value over each full seven-day run from `start` (a last, "
-        "shorter run left out): its formula over the run's sums, or its aggregation."
+        "shorter run left out), as a query of that run answers it."
     )
 
 

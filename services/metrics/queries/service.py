@@ -108,7 +108,15 @@ def buckets(start: date, end: date, bucket: Bucket) -> list[tuple[date, date]]:
     return out
 
 
-def _normalise_filters(query: MetricQuery) -> tuple[tuple[str, tuple[str, ...]], ...]:
+def seven_day_runs(start: date, end: date) -> list[tuple[date, date]]:
+    """Runs of seven days counted from `start`, the last one clipped to `end`."""
+    return [
+        (date.fromordinal(first), min(end, date.fromordinal(first + 6)))
+        for first in range(start.toordinal(), end.toordinal() + 1, 7)
+    ]
+
+
+def _normalise_filters(query: MetricQuery) -> Filters:
     filters = query.filters or QueryFilters()
     out: list[tuple[str, tuple[str, ...]]] = []
     for dimension in DIMENSIONS:
@@ -219,9 +227,6 @@ class QueryRunner:
             if additive and query.bucket is not None and query.bucket != Bucket.DAY:
                 # One row per bucket and group: the bucket's sum is the sum of its days.
                 read = Read(metric, query.start, query.end, False, group_by, filters, query.bucket.value)
-            elif additive and query.bucket is None and query.profile is not None:
-                # The profile's seven-day sums add up to the value too: one read for both.
-                read = Read(metric, query.start, query.end, False, (), filters, repository.SEVEN_DAYS)
             else:
                 per_day = query.bucket is not None or not additive
                 read = Read(metric, query.start, query.end, per_day, group_by, filters)
@@ -231,13 +236,13 @@ class QueryRunner:
             self._plan_profile(plan, filters, query.profile.through)
         self.plans.append(plan)
 
-    def _plan_profile(
-        self, plan: _Plan, filters: tuple[tuple[str, tuple[str, ...]], ...], through: date
-    ) -> None:
+    def _plan_profile(self, plan: _Plan, filters: Filters, through: date) -> None:
         query = plan.query
         for metric in sorted(self.catalogue.base_metrics_of(query.metric)):
-            if query.bucket in (None, Bucket.DAY):
-                # Read per day or per seven days already: the weeks are summed from those.
+            if query.bucket == Bucket.DAY or (
+                query.bucket is None and self.catalogue.definitions[metric].aggregation != Aggregation.SUM
+            ):
+                # Read per day already: the weeks are aggregated from those days.
                 plan.week_leaves[metric] = plan.leaves[metric]
                 continue
             if self.catalogue.definitions[metric].aggregation == Aggregation.SUM:
@@ -453,11 +458,8 @@ class QueryRunner:
             )
         else:
             weighed = repository.NO_WEIGHT
-        # Runs of seven days from the start; a last, shorter run is summed but not reported.
-        spans = [
-            (date.fromordinal(first), min(query.end, date.fromordinal(first + 6)))
-            for first in range(query.start.toordinal(), query.end.toordinal() + 1, 7)
-        ]
+        # A last, shorter run is summed but not reported.
+        spans = seven_day_runs(query.start, query.end)
         week_values = self._columns(
             query.metric, spans, False, {m: data[i].get((), {}) for m, i in plan.week_leaves.items()}
         )[0]
@@ -480,7 +482,8 @@ class QueryRunner:
         total = done = ZERO
         first: date | None = None
         last: date | None = None
-        for day in sorted({d for totals in days.values() for d in totals if d is not None}):
+        # Every day of the range, those without events too: `orders / (uv + 1)` weighs 1 on them.
+        for day in map(date.fromordinal, range(query.start.toordinal(), query.end.toordinal() + 1)):
             parts = {
                 metric: aggregate(
                     definitions[metric].aggregation, [(day, totals[day])] if day in totals else []
