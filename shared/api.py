@@ -177,6 +177,7 @@ def create_service_app(
         try:
             yield
         finally:
+            gc.unfreeze()
             if on_shutdown:
                 await on_shutdown(app)
             if with_database:

@@ -28,9 +28,10 @@ Definitions (T = target value, A = actual to date, s = expected share of the per
   is no history; never below 0.05). A week is a run of seven days from the first day of last
   year's period, a last, shorter run left out; its value is the metric's own value over it, as
   a metrics query of that run answers it (the sum, the ratio of the run's sums, or the metric's
-  aggregation of its days) — the metrics service computes them (a query's `profile`). Early in the period (small s) the band is wide; it closes
-  to the forecast itself at the end. An additive band never goes below what is already booked;
-  a rate band stays inside the metric's possible range.
+  aggregation of its days) — the metrics service computes them (a query's `profile`). Early
+  in the period (small s) the band is wide; it closes to the forecast itself at the end. An
+  additive band never goes below what is already booked; a rate band stays inside the
+  metric's possible range.
 - health: NOT_STARTED before the period starts or while there is no data; INSUFFICIENT_DATA for
   a rate whose denominator is below the metric's minimum; after the period has ended (as-of on
   or after its last day) ACHIEVED when the actual meets the target, else MISSED; before that

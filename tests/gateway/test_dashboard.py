@@ -134,3 +134,18 @@ def test_fields_asked_through_fragments_answer_what_direct_fields_answer(api: Ap
         Decimal(t["progress"]["actual"]) == Decimal("12.50") for t in second["data"]["plan"]["targets"]
     )
     assert second["extensions"]["upstreamCalls"] == first["extensions"]["upstreamCalls"]
+
+
+def test_a_skipped_field_is_not_fetched_ahead(api: Api, unique: str) -> None:
+    plan = create_plan(api, f"skip-{unique}")
+    create_gmv_targets(api, plan["id"], [f"s-{unique}-{i}" for i in range(3)])
+    query = """query($id: ID!, $hide: Boolean!) { plan(id: $id) { targets { id
+        progress(asOf: "2025-03-31") @skip(if: $hide) { health }
+        series(bucket: MONTH) @include(if: false) { value } } } }"""
+
+    body = gql(api.client("gateway"), query, {"id": plan["id"], "hide": True})
+
+    assert "errors" not in body, body["errors"]
+    assert all(set(t) == {"id"} for t in body["data"]["plan"]["targets"])
+    # The plan and its targets only: no progress call to targets, no series query to metrics.
+    assert body["extensions"]["upstreamCalls"] == {"targets": 2, "metrics": 0, "reviews": 0}

@@ -254,9 +254,10 @@ def _as_bucket(value: Any) -> Bucket | None:
 
 async def prefetch(info: GatewayInfo, targets: list[Target]) -> None:
     """Looks ahead at the fields selected on a list of targets and sends their batches now, so
-    each target's progress, series, metric and children are answered before GraphQL reaches
-    them. Only a head start: a field whose arguments are not foreseen here (or whose batch
-    failed) loads, or reports its error, through its loader as before."""
+    each target's progress, series, metric, children and initiatives are answered before
+    GraphQL reaches them. Only a head start: a field whose arguments are not foreseen here (or
+    whose batch failed) loads, or reports its error, through its loader as before — after
+    these batches, since the list waits for them (fields of the children, say)."""
     if not targets:
         return
     loaders = info.context.loaders
@@ -270,6 +271,9 @@ async def prefetch(info: GatewayInfo, targets: list[Target]) -> None:
             loads.append(loaders.series.load_many([t.series_key(bucket) for t in targets]))
     if selected(info, "metric"):
         loads.append(loaders.metric.load_many([t.metric_key for t in targets]))
+    plan_ids = {str(t.plan_id) for t in targets}
     if selected(info, "children"):
-        loads.extend(loaders.family(plan_id) for plan_id in {str(t.plan_id) for t in targets})
+        loads.extend(loaders.family(plan_id) for plan_id in plan_ids)
+    if selected(info, "initiatives"):
+        loads.extend(loaders.initiatives.load(plan_id) for plan_id in plan_ids)
     await asyncio.gather(*loads, return_exceptions=True)
