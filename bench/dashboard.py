@@ -79,10 +79,12 @@ Before and after:
 - 2026-11-25, then: the metrics service keeps answers of repeated batches until events or
   definitions change; the gateway reads a plan and its targets side by side and encodes with
   orjson; every service freezes its startup objects out of the garbage collector. A
-  dashboard asked again: p50 153 → 150 ms, p95 233 → 200 ms, gateway CPU 104 → 94 ms
-  (metrics 12 ms, PostgreSQL 4 ms instead of 135 and 127 over fresh data). Over fresh data
-  nothing changed (p50 350–363 ms). The ingest was timed with and without the data-version
-  triggers the cache relies on, alternating: 69.0k / 70.4k events/s without, 70.8k / 69.9k with.
+  dashboard asked again (three runs of 50): p50 153 → 150 ms, p95 233 → 185–200 ms, gateway
+  CPU 104 → 89–94 ms (metrics 11–12 ms, PostgreSQL 4 ms instead of 130–147 and 125–137 over
+  fresh data). Over fresh data p50 330–363 ms, p95 374–418 ms. The ingest was timed with and
+  without the data-version triggers the cache relies on, alternating: 1 worker 69.0k / 70.4k
+  events/s without, 70.8k / 69.9k with; 2 workers 58.5k / 79.8k without, 78.9k / 68.5k with
+  (the machine's noise is larger than any difference).
 - what was left before that (py-spy on the running processes): the metrics process spends about half of
   its CPU receiving, decoding and copying the ~180 000 per-day rollup rows of a dashboard
   (last year's days for the profiles, this year's days for the monthly series, which are

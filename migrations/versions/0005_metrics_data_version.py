@@ -40,7 +40,12 @@ def upgrade() -> None:
         f"""
         create function {SCHEMA}.bump_data_version() returns trigger language plpgsql as $$
         begin
-            update {SCHEMA}.data_version set version = version + 1;
+            -- Once per transaction (an upsert fires both its insert and update triggers, an
+            -- ingest writes three tables): further bumps would only add row versions.
+            if current_setting('pacer.data_version_bumped', true) is distinct from 'yes' then
+                update {SCHEMA}.data_version set version = version + 1;
+                perform set_config('pacer.data_version_bumped', 'yes', true);
+            end if;
             return null;
         end
         $$
