@@ -316,7 +316,8 @@ def _elapsed_share(inp: ProgressInput, profile: SeasonalProfile, upto: date) -> 
 
 def elapsed_share(inp: ProgressInput, upto: date) -> tuple[Decimal, Method]:
     """How much of the period's volume is normally done by `upto` (seasonal when last year's
-    profile covers the period)."""
+    profile covers the period). A profile summarised by the metrics service knows the weight
+    done by one day only: `upto` must be the day it was asked for (else LookupError)."""
     return _elapsed_share(inp, _profile_of(inp), upto)
 
 
