@@ -123,6 +123,7 @@ class Loaders:
         self.plan_reviews: DataLoader[str, list[Json]] = DataLoader(per_key(self._fetch_plan_reviews))
         self.review: DataLoader[str, Json] = DataLoader(per_key(self._fetch_review))
         self._catalogue: asyncio.Task[list[Json]] | None = None
+        self._plan_progress: dict[tuple[str, str | None, date], asyncio.Future[None]] = {}
         self._families: dict[str, Family] = {}
 
     # ---- metrics ------------------------------------------------------------------------------
@@ -175,6 +176,30 @@ class Loaders:
     def family_ready(self, plan_id: str) -> Family | None:
         """The plan's family when it has been read already in this request."""
         return self._families.get(plan_id)
+
+    def progress_of_plan(self, plan_id: str, active_in: str | None, as_of: date) -> asyncio.Future[None]:
+        """Progress of a plan's targets (those active in a quarter, or all) in one call by
+        `plan_id`, begun before the targets are known — alongside the plan itself; each answer
+        primes `progress`, so the targets find theirs without a call of their own."""
+        key = (plan_id, active_in, as_of)
+        if key not in self._plan_progress:
+            fetch = self._fetch_plan_progress(plan_id, active_in, as_of)
+            self._plan_progress[key] = asyncio.ensure_future(fetch)
+        return self._plan_progress[key]
+
+    def plan_progress_begun(
+        self, plan_id: str, active_in: str | None, as_of: date
+    ) -> asyncio.Future[None] | None:
+        return self._plan_progress.get((plan_id, active_in, as_of))
+
+    async def _fetch_plan_progress(self, plan_id: str, active_in: str | None, as_of: date) -> None:
+        body = {"as_of": as_of.isoformat(), "plan_id": plan_id}
+        if active_in is not None:
+            body["active_in"] = active_in
+        answer = await self.upstream.read("targets", "/v1/progress", body)
+        self.progress.prime_many(
+            {(str(item["target_id"]), as_of): item for item in answer.get("results", [])}
+        )
 
     async def family(self, plan_id: str) -> Family:
         """All of a plan's targets (one read, shared with `plan_targets`), indexed once."""

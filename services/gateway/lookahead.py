@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Iterable, Iterator
+from datetime import date
 from typing import Any
 
 from strawberry.types.nodes import SelectedField, Selection
@@ -36,6 +37,21 @@ def _named(selections: Iterable[Selection], name: str) -> Iterator[SelectedField
 def selected(info: GatewayInfo, name: str) -> list[SelectedField]:
     """The selections of the field `name` directly below the field being resolved."""
     return [found for field in info.selected_fields for found in _named(field.selections, name)]
+
+
+def below(field: SelectedField, name: str) -> list[SelectedField]:
+    """The selections of the field `name` directly below `field`."""
+    return list(_named(field.selections, name))
+
+
+def date_argument(value: Any) -> date | None:
+    """A Date argument as the look-ahead sees it: parsed from a variable, or a literal string."""
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
 
 
 def started(load: Awaitable[Any]) -> None:

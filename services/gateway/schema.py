@@ -12,7 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from services.gateway.context import GatewayContext, GatewayInfo
-from services.gateway.lookahead import canonical_id, selected, started
+from services.gateway.lookahead import below, canonical_id, date_argument, selected, started
 from services.gateway.mutations import Mutation
 from services.gateway.security import limit_extensions
 from services.gateway.types.audit import AuditConnection, AuditEntry, EntityRef
@@ -34,12 +34,15 @@ class Query:
 
     @strawberry.field(description="One plan; null (with a PLAN_NOT_FOUND error) when it does not exist.")
     async def plan(self, info: GatewayInfo, id: strawberry.ID) -> Plan | None:
+        loaders = info.context.loaders
+        plan_id = canonical_id(id)  # as the service spells it, which `Plan.targets` will ask for
         for targets in selected(info, "targets"):
-            # The plan's targets are read alongside the plan, not after it (under the plan id
-            # as the service spells it, which `Plan.targets` will ask for).
-            started(
-                info.context.loaders.plan_targets.load((canonical_id(id), targets.arguments.get("activeIn")))
-            )
+            # The plan's targets, and their progress, are read alongside the plan, not after it.
+            active_in = targets.arguments.get("activeIn")
+            started(loaders.plan_targets.load((plan_id, active_in)))
+            for progress in below(targets, "progress"):
+                as_of = date_argument(progress.arguments.get("asOf")) or info.context.today()
+                started(loaders.progress_of_plan(plan_id, active_in, as_of))
         return Plan.from_json(await info.context.loaders.plan.load(str(id)))
 
     @strawberry.field(description="One retrospective.")

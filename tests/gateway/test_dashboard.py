@@ -149,3 +149,23 @@ def test_a_skipped_field_is_not_fetched_ahead(api: Api, unique: str) -> None:
     assert all(set(t) == {"id"} for t in body["data"]["plan"]["targets"])
     # The plan and its targets only: no progress call to targets, no series query to metrics.
     assert body["extensions"]["upstreamCalls"] == {"targets": 2, "metrics": 0, "reviews": 0}
+
+
+def test_progress_of_a_quarters_targets_is_read_with_the_plan_in_one_call(api: Api, unique: str) -> None:
+    plan = create_plan(api, f"active-{unique}")
+    [target] = create_gmv_targets(api, plan["id"], [f"a-{unique}"], value="1000")
+    split = api.client("targets").post(
+        f"/v1/targets/{target['id']}/decompose", json={"by": "quarter", "weights": "even"}
+    )
+    assert split.status_code in (200, 201), split.text
+    query = """query($id: ID!) { plan(id: $id) { targets(activeIn: "2025Q2") { period
+        progress(asOf: "2025-05-15") { asOf expectedToDate } } } }"""
+
+    body = gql(api.client("gateway"), query, {"id": plan["id"]})
+
+    assert "errors" not in body, body["errors"]
+    shown = {t["period"]: t["progress"] for t in body["data"]["plan"]["targets"]}
+    assert set(shown) == {"2025", "2025Q2"}  # the year and its second quarter
+    assert all(p["asOf"] == "2025-05-15" for p in shown.values())
+    # The plan, its targets and one progress call for all of them.
+    assert body["extensions"]["upstreamCalls"]["targets"] == 3

@@ -93,7 +93,7 @@ class Plan:
         rows = await info.context.loaders.plan_targets.load((str(self.id), active_in))
         targets = [Target.from_json(raw) for raw in rows]
         shown = [t for t in targets if t.parent_id is None] if top_level_only else targets
-        await prefetch(info, shown)
+        await prefetch(info, shown, active_in)
         return shown
 
     @strawberry.field(description="One page of the plan's tasks, filtered by quarter, department, status.")

@@ -13,7 +13,7 @@ import strawberry
 
 from services.gateway.context import GatewayInfo
 from services.gateway.loaders import Family, SeriesKey, ready_or_load, then
-from services.gateway.lookahead import selected
+from services.gateway.lookahead import date_argument, selected
 from services.gateway.types.common import Scope, day, dec, ids, moment, opt_id
 from services.gateway.types.metrics import MetricDefinition
 from services.gateway.types.tasks import Initiative
@@ -235,15 +235,6 @@ def _series_points(raw: dict[str, Any] | None) -> list[SeriesPoint] | None:
     ]
 
 
-def _as_date(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        return None
-
-
 def _as_bucket(value: Any) -> Bucket | None:
     if value is None:
         return Bucket.MONTH
@@ -252,7 +243,18 @@ def _as_bucket(value: Any) -> Bucket | None:
     return Bucket.__members__.get(str(value)) or next((b for b in Bucket if b.value == value), None)
 
 
-async def prefetch(info: GatewayInfo, targets: list[Target]) -> None:
+async def _progress_of(
+    info: GatewayInfo, targets: list[Target], plan_ids: set[str], active_in: str | None, as_of: date
+) -> None:
+    """The targets' progress: what a plan-wide call begun alongside the plan brought (see
+    `Loaders.progress_of_plan`), and one batch for any target it did not cover."""
+    loaders = info.context.loaders
+    begun = [loaders.plan_progress_begun(plan_id, active_in, as_of) for plan_id in plan_ids]
+    await asyncio.gather(*(f for f in begun if f is not None), return_exceptions=True)
+    await loaders.progress.load_many([t.progress_key(info, as_of) for t in targets])
+
+
+async def prefetch(info: GatewayInfo, targets: list[Target], active_in: str | None = None) -> None:
     """Looks ahead at the fields selected on a list of targets and sends their batches now, so
     each target's progress, series, metric, children and initiatives are answered before
     GraphQL reaches them. Only a head start: a field whose arguments are not foreseen here (or
@@ -262,16 +264,16 @@ async def prefetch(info: GatewayInfo, targets: list[Target]) -> None:
         return
     loaders = info.context.loaders
     loads: list[Awaitable[Any]] = []
+    plan_ids = {str(t.plan_id) for t in targets}
     for field in selected(info, "progress"):
-        as_of = _as_date(field.arguments.get("asOf"))
-        loads.append(loaders.progress.load_many([t.progress_key(info, as_of) for t in targets]))
+        as_of = date_argument(field.arguments.get("asOf")) or info.context.today()
+        loads.append(_progress_of(info, targets, plan_ids, active_in, as_of))
     for field in selected(info, "series"):
         bucket = _as_bucket(field.arguments.get("bucket"))
         if bucket is not None:
             loads.append(loaders.series.load_many([t.series_key(bucket) for t in targets]))
     if selected(info, "metric"):
         loads.append(loaders.metric.load_many([t.metric_key for t in targets]))
-    plan_ids = {str(t.plan_id) for t in targets}
     if selected(info, "children"):
         loads.extend(loaders.family(plan_id) for plan_id in plan_ids)
     if selected(info, "initiatives"):
