@@ -50,6 +50,7 @@ class Period:
         return self.label or f"{self.start.isoformat()}..{self.end.isoformat()}"
 
 
+@lru_cache(maxsize=8192)  # progress shifts the same few period edges for every target
 def _shift_date(day: date, years: int) -> date:
     year = day.year + years
     return date(year, day.month, min(day.day, monthrange(year, day.month)[1]))

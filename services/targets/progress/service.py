@@ -100,7 +100,8 @@ def _consecutive_days(start: str, count: int) -> tuple[date, ...]:
 
 
 def _weeks(summary: dict[str, Any]) -> list[Decimal | None]:
-    return [_dec(week) for week in summary.get("weeks") or []]
+    # Decimal strings (a year is 52 of them per target): parsed without the general helper.
+    return [None if week is None else Decimal(week) for week in summary.get("weeks") or []]
 
 
 def seasonal_profile_of(result: dict[str, Any] | None, additive: bool) -> SeasonalProfile:
