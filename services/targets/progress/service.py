@@ -4,6 +4,7 @@ service summarises it), then computed by the pure `shared.progress`."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import uuid
 from collections.abc import Sequence
@@ -11,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from cachetools import LRUCache
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -109,15 +111,57 @@ def seasonal_profile_of(result: dict[str, Any] | None, additive: bool) -> Season
     summary = (result or {}).get("profile")
     if not summary:
         return SeasonalProfile(additive=additive)
+    return _summarised(
+        additive,
+        str(summary["total"]),
+        str(summary["through"]),
+        str(summary["done"]),
+        summary.get("first_day"),
+        summary.get("last_day"),
+        tuple(summary.get("weeks") or ()),
+    )
+
+
+# Pure functions of their arguments, memoised: a dashboard asks the same targets again and
+# again, and last year's profiles rarely change (the same summary text is the same profile).
+@functools.lru_cache(maxsize=4096)
+def _summarised(
+    additive: bool,
+    total: str,
+    through: str,
+    done: str,
+    first_day: str | None,
+    last_day: str | None,
+    weeks: tuple[str | None, ...],
+) -> SeasonalProfile:
     return SeasonalProfile.of_summary(
         additive,
-        total=Decimal(str(summary["total"])),
-        through=date.fromisoformat(str(summary["through"])),
-        done=Decimal(str(summary["done"])),
-        first_weighted=None if summary.get("first_day") is None else date.fromisoformat(summary["first_day"]),
-        last_weighted=None if summary.get("last_day") is None else date.fromisoformat(summary["last_day"]),
-        weeks=_weeks(summary),
+        total=Decimal(total),
+        through=date.fromisoformat(through),
+        done=Decimal(done),
+        first_weighted=None if first_day is None else date.fromisoformat(first_day),
+        last_weighted=None if last_day is None else date.fromisoformat(last_day),
+        weeks=[None if week is None else Decimal(week) for week in weeks],
     )
+
+
+# Decimals that compare equal can differ in how they are written (1.0, 1.00), and progress
+# echoes some of them: the memo tells them apart by their text.
+_DECIMAL_FIELDS = tuple(
+    f.name
+    for f in dataclasses.fields(ProgressInput)
+    if "Decimal" in str(f.type) and "Sequence" not in str(f.type)
+)
+_progress_memo: LRUCache[tuple[Any, ...], Progress] = LRUCache(maxsize=4096)
+
+
+def _computed(inp: ProgressInput) -> Progress:
+    """`compute(inp)`, remembered for inputs equal to the digit."""
+    key = (inp, *(str(getattr(inp, name)) for name in _DECIMAL_FIELDS))
+    progress = _progress_memo.get(key)
+    if progress is None:
+        progress = _progress_memo[key] = compute(inp)
+    return progress
 
 
 def daily_profile_of(result: dict[str, Any] | None, additive: bool) -> SeasonalProfile:
@@ -196,7 +240,7 @@ async def progress_of(
         actual = results.get(f"{target.id}:actual")
         profile = seasonal_profile_of(results.get(f"{target.id}:profile"), target.additive)
         inp = progress_input(target, plan, dates[target.id], actual, profile, now)
-        out.append(to_out(target, compute(inp)))
+        out.append(to_out(target, _computed(inp)))
     return out
 
 
