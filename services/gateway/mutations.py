@@ -509,12 +509,20 @@ class Mutation:
             await info.context.upstream.post("reviews", f"/v1/reviews/{review_id}/action-items", body)
         )
 
-    @strawberry.mutation(description="Turns an action item into a task of the next quarter, exactly once.")
+    @strawberry.mutation(
+        description="Turns an action item into a task of the next quarter, exactly once; `planId` names "
+        "the plan that runs that quarter when it is not the review's own (after a Q4 review)."
+    )
     async def promote_action_item(
-        self, info: GatewayInfo, review_id: strawberry.ID, action_item_id: strawberry.ID
+        self,
+        info: GatewayInfo,
+        review_id: strawberry.ID,
+        action_item_id: strawberry.ID,
+        plan_id: strawberry.ID | None = None,
     ) -> ActionItem | None:
+        body = {} if plan_id is None else {"plan_id": str(plan_id)}
         answer = await info.context.upstream.post(
-            "reviews", f"/v1/reviews/{review_id}/action-items/{action_item_id}/promote", {}
+            "reviews", f"/v1/reviews/{review_id}/action-items/{action_item_id}/promote", body
         )
         raw = answer.get("action_item") if isinstance(answer.get("action_item"), dict) else answer
         return ActionItem.from_json(raw)

@@ -117,3 +117,46 @@ def test_targets_down_while_promoting_leaves_the_item_open_and_the_retry_creates
     again = ok(scenario.reviews_api().post(path))
     assert again["task_id"] == retried.json()["task_id"]
     assert len(tasks_with_ref(scenario, f"review:{review['id']}:action:{item['id']}")) == 1
+
+
+def test_a_q4_action_item_goes_to_next_years_plan_named_by_the_caller(scenario: Scenario) -> None:
+    target = scenario.target(target_value="1000")
+    review = scenario.open_review("2025Q4")
+    finding = ok(
+        scenario.reviews_api().post(
+            f"/v1/reviews/{review['id']}/findings",
+            json={"kind": "lesson", "text": "Double 11 stock ran out", "target_ids": [target["id"]]},
+        ),
+        201,
+    )
+    item = action_item(scenario, review["id"], finding_id=finding["id"], due_on="2026-01-31")
+    path = promote_path(review["id"], item["id"])
+
+    # 2026Q1 is not in the 2025 plan: the caller must say which plan runs it.
+    refused = problem(scenario.reviews_api().post(path), 409, "next_plan_required")
+    assert "2026Q1" in refused["detail"]
+    assert ok(scenario.reviews_api().get(f"/v1/reviews/{review['id']}"))["action_items"][0]["task_id"] is None
+
+    next_year = ok(
+        scenario.targets_api().post(
+            "/v1/plans",
+            json={
+                "code": f"rv-{scenario.unique}-2026",
+                "name": "Next year",
+                "fiscal_year": 2026,
+                "status": "draft",
+            },
+        ),
+        201,
+    )
+    promoted = scenario.reviews_api().post(path, json={"plan_id": next_year["id"]})
+
+    assert promoted.status_code == 201, promoted.text
+    assert promoted.json()["action_item"]["task_period"] == "2026Q1"
+    task = ok(scenario.targets_api().get(f"/v1/tasks/{promoted.json()['task_id']}"))
+    assert (task["plan_id"], task["period"]) == (next_year["id"], "2026Q1")
+    # The finding's targets belong to the 2025 plan: named in the description, not linked.
+    assert task["target_ids"] == []
+    assert target["id"] in task["description"]
+    retry = ok(scenario.reviews_api().post(path, json={"plan_id": next_year["id"]}))
+    assert (retry["created"], retry["task_id"]) == (False, promoted.json()["task_id"])

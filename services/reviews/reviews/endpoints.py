@@ -14,6 +14,7 @@ from services.reviews.reviews.schemas import (
     Drift,
     FindingCreate,
     FindingOut,
+    PromoteIn,
     PromoteOut,
     ReviewCreate,
     ReviewOut,
@@ -167,7 +168,7 @@ async def list_action_items(review_id: uuid.UUID, principal: Reader, session: Se
     response_model=PromoteOut,
     summary="Make an action item a task of the next quarter (exactly once)",
     responses={
-        **problem_responses(404, 503),
+        **problem_responses(404, 409, 503),
         201: {"description": "The task was created"},
     },
 )
@@ -178,12 +179,19 @@ async def promote(
     session: Session,
     upstream: Downstream,
     response: Response,
+    body: PromoteIn | None = None,
 ) -> PromoteOut:
     """Creates the task in the targets service with `external_ref`
     `review:{review_id}:action:{item_id}`: retries, double clicks and concurrent calls yield one
     task (201 the first time, 200 after). Allowed after finalize. When the targets service is
-    down: 503 `service_unavailable` and the action item stays unpromoted."""
-    out = await service.promote(session, principal, upstream, review_id, item_id)
+    down: 503 `service_unavailable` and the action item stays unpromoted.
+
+    The task goes to the review's plan; when the next quarter lies outside it (a Q4 review),
+    the body names the plan that runs it, `{"plan_id": …}` — without one, 409
+    `next_plan_required`."""
+    out = await service.promote(
+        session, principal, upstream, review_id, item_id, body.plan_id if body is not None else None
+    )
     response.status_code = 201 if out.created else 200
     return out
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 FindingKind = Literal["cause", "success", "lesson"]
 
@@ -157,6 +157,16 @@ class ActionItemOut(BaseModel):
     task_period: str | None
     promoted_at: datetime | None
     created_at: datetime
+
+
+class PromoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plan_id: uuid.UUID | None = Field(
+        None,
+        description="The plan that runs the next quarter, when it is not the review's own (a Q4 "
+        "review's action items belong to next year's plan). A retry must name the same plan.",
+    )
 
 
 class PromoteOut(BaseModel):

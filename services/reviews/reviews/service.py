@@ -427,8 +427,13 @@ async def promote(
     upstream: Upstream,
     review_id: uuid.UUID,
     item_id: uuid.UUID,
+    plan_id: uuid.UUID | None = None,
 ) -> PromoteOut:
     """Turns an action item into a task of the next quarter, exactly once.
+
+    The task goes to the review's plan, or to `plan_id` — needed when the next quarter lies
+    outside the review's plan (a Q4 review: next year's plan); the finding's targets belong to
+    the review's plan, so a task in another plan names them in its description instead.
 
     Allowed after finalize too: it changes nothing the review froze, it schedules next quarter's
     work. The action item row stays locked while the targets service is asked, so concurrent
@@ -443,13 +448,27 @@ async def promote(
         out = _action_item_out(item)
         await session.rollback()
         return PromoteOut(action_item=out, task_id=out.task_id or "", created=False)
-    period = next_quarter(review.quarter).label or ""
+    next_period = next_quarter(review.quarter)
+    period = next_period.label or ""
+    destination = str(plan_id) if plan_id is not None else review.plan_id
+    if plan_id is None:
+        plan = await upstream.plan(review.plan_id)
+        if not (str(plan["starts_on"]) <= next_period.start.isoformat() <= str(plan["ends_on"])):
+            raise Problem(
+                409,
+                "next_plan_required",
+                f"{period} lies outside plan {plan.get('code')} ({plan['starts_on']}..{plan['ends_on']}): "
+                f'promote with {{"plan_id": …}} of the plan that runs {period}.',
+                period=period,
+            )
     finding = await repository.get_finding(session, review.id, item.finding_id) if item.finding_id else None
     description = item.description or ""
     if finding is not None:
         description = (
             description + "\n\n" if description else ""
         ) + f"From the {review.quarter} review: {finding.text}"
+        if finding.target_ids and destination != review.plan_id:
+            description += f"\nTargets of plan {review.plan_id}: {', '.join(finding.target_ids)}."
     task: dict[str, Any] = {
         "title": item.title,
         "period": period,
@@ -459,9 +478,9 @@ async def promote(
     }
     if item.assignee:
         task["assignee"] = item.assignee
-    if finding is not None and finding.target_ids:
+    if finding is not None and finding.target_ids and destination == review.plan_id:
         task["target_ids"] = finding.target_ids
-    result = await upstream.create_task(review.plan_id, task)
+    result = await upstream.create_task(destination, task)
     before = _action_item_out(item).model_dump(mode="json")
     item.task_id = str(result["id"])
     item.task_period = period
