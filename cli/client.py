@@ -68,6 +68,18 @@ class ServiceCaller:
             raise CliError(response)
         return response
 
+    def items(self, path: str, **params: Any) -> list[dict[str, Any]]:
+        """Every item of a paged list, following its cursors."""
+        out: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            query = params | {"limit": 500} | ({"cursor": cursor} if cursor else {})
+            page = self.call("GET", path, params=query).json()
+            out.extend(page["items"])
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return out
+
     def plan_id(self, code: str) -> str:
         items = self.call("GET", "/v1/plans", params={"code": code}).json()["items"]
         matching = [p for p in items if p["code"] == code]

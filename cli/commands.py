@@ -178,14 +178,7 @@ def list_plans() -> None:
         ServiceCaller(settings.targets_url, credential(settings, role=Role.VIEWER)) as targets,
         problems_exit(),
     ):
-        cursor: str | None = None
-        while True:
-            params: dict[str, Any] = {"limit": 200} | ({"cursor": cursor} if cursor else {})
-            page = targets.call("GET", "/v1/plans", params=params).json()
-            rows.extend(tuple(str(p[c]) for c in columns) for p in page["items"])
-            cursor = page.get("next_cursor")
-            if not cursor:
-                break
+        rows.extend(tuple(str(p[c]) for c in columns) for p in targets.items("/v1/plans"))
     if not sys.stdout.isatty():
         typer.echo("\t".join(columns))
         for row in rows:

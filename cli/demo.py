@@ -332,26 +332,8 @@ def push_events(metrics: ServiceCaller, demo: DemoYear, report: LoadReport) -> N
             send()
 
 
-def _items(caller: ServiceCaller, path: str, **params: Any) -> list[dict[str, Any]]:
-    """Every item of a paged list."""
-    out: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        query = params | {"limit": 500} | ({"cursor": cursor} if cursor else {})
-        page = caller.call("GET", path, params=query).json()
-        out.extend(page["items"])
-        cursor = page.get("next_cursor")
-        if not cursor:
-            return out
-
-
-def _listed(answer: Any) -> list[dict[str, Any]]:
-    """A list answer, bare or as a page."""
-    return list(answer["items"] if isinstance(answer, dict) else answer)
-
-
 def ensure_plan(targets: ServiceCaller, demo: DemoYear, report: LoadReport) -> dict[str, Any]:
-    found = [p for p in _items(targets, "/v1/plans", code=demo.plan_code) if p["code"] == demo.plan_code]
+    found = [p for p in targets.items("/v1/plans", code=demo.plan_code) if p["code"] == demo.plan_code]
     if found:
         return found[0]
     report.count("plans")
@@ -381,7 +363,7 @@ def ensure_phases(targets: ServiceCaller, plan: dict[str, Any], demo: DemoYear, 
         ("Q3 adjust", date(y, 7, 1), date(y, 9, 30), "fix what Q2 showed, prepare Double 11"),
         ("Q4 adjust and retain", date(y, 10, 1), date(y, 12, 31), "Double 11, 12.12, retention"),
     ]
-    existing = {p["name"] for p in _items(targets, f"/v1/plans/{plan['id']}/phases")}
+    existing = {p["name"] for p in targets.items(f"/v1/plans/{plan['id']}/phases")}
     for name, starts_on, ends_on, focus in phases:
         if name in existing:
             continue
@@ -495,7 +477,7 @@ def ensure_targets(
     """Creates the missing top-level targets; decomposes annual GMV by quarter (seasonal) and
     each quarter by category (seasonal). Returns the top-level targets by metric key name."""
     existing = {
-        t["name"]: t for t in _items(targets, f"/v1/plans/{plan['id']}/targets") if t["parent_id"] is None
+        t["name"]: t for t in targets.items(f"/v1/plans/{plan['id']}/targets") if t["parent_id"] is None
     }
     created: dict[str, dict[str, Any]] = {}
     for spec in _target_specs(demo):
@@ -549,7 +531,7 @@ def ensure_initiatives(
         ("Double 11 presale and live-stream push", "marketing", date(y, 9, 15), date(y, 11, 30), "active",
          [t["id"] for t in by_name.values() if t["metric"] == "gmv"]),
     ]  # fmt: skip
-    existing = {i["name"]: i["id"] for i in _items(targets, f"/v1/plans/{plan['id']}/initiatives")}
+    existing = {i["name"]: i["id"] for i in targets.items(f"/v1/plans/{plan['id']}/initiatives")}
     for name, department, starts_on, ends_on, status, target_ids in initiatives:
         if name in existing:
             continue
@@ -634,7 +616,7 @@ def ensure_risks(
         ("Couriers stop around the Spring Festival", "supply_chain", 4, 3, "supply_chain",
          "Pre-stock regional warehouses, clear cut-off dates on the product page", []),
     ]  # fmt: skip
-    existing = {r["title"] for r in _items(targets, f"/v1/plans/{plan['id']}/risks")}
+    existing = {r["title"] for r in targets.items(f"/v1/plans/{plan['id']}/risks")}
     for title, category, likelihood, impact, owner, mitigation, target_ids in risks:
         if title in existing:
             continue
@@ -688,7 +670,7 @@ def ensure_q1_review(
         ("lesson", "Apparel returns drive the return rate: size problems, not quality", [returns],
          "supply_chain"),
     ]  # fmt: skip
-    stored = {f["text"]: f["id"] for f in _listed(reviews.call("GET", f"/v1/reviews/{rid}/findings").json())}
+    stored = {f["text"]: f["id"] for f in reviews.items(f"/v1/reviews/{rid}/findings")}
     for kind, text, target_ids, department in findings:
         if text not in stored:
             body = {"kind": kind, "text": text, "target_ids": target_ids, "department": department}
@@ -701,9 +683,7 @@ def ensure_q1_review(
         ("Size guide on the 200 most returned apparel SKUs", "supply_chain", date(y, 6, 30), lesson_returns),
         ("Pre-stock regional warehouses before next Spring Festival", "supply_chain", date(y, 12, 15), None),
     ]  # fmt: skip
-    existing_items = {
-        a["title"]: a for a in _listed(reviews.call("GET", f"/v1/reviews/{rid}/action-items").json())
-    }
+    existing_items = {a["title"]: a for a in reviews.items(f"/v1/reviews/{rid}/action-items")}
     for title, department, due_on, finding_id in items:
         if title not in existing_items:
             body = {"title": title, "department": department, "due_on": str(due_on), "finding_id": finding_id}

@@ -181,7 +181,7 @@ def api_key_list() -> None:
     """List API keys (admin): id, name, scopes and whether revoked — never the secret."""
     settings = get_settings()
     with ServiceCaller(settings.targets_url, credential(settings)) as targets:
-        for key in targets.call("GET", "/v1/api-keys").json():
+        for key in targets.items("/v1/api-keys"):
             state = f"revoked {key['revoked_at']}" if key["revoked_at"] else "active"
             typer.echo(f"{key['key_id']}\t{key['name']}\t{','.join(key['scopes'])}\t{state}")
 

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
+from sqlalchemy import Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.elements import ColumnElement
 
 from shared.errors import Problem
 
@@ -27,14 +34,18 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _invalid_cursor() -> Problem:
+    return Problem(400, "invalid_cursor", "The cursor is not one this API issued.")
+
+
 def decode_cursor(cursor: str) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, json.JSONDecodeError) as exc:
-        raise Problem(400, "invalid_cursor", "The cursor is not one this API issued.") from exc
+        raise _invalid_cursor() from exc
     if not isinstance(values, list):
-        raise Problem(400, "invalid_cursor", "The cursor is not one this API issued.")
+        raise _invalid_cursor()
     return values
 
 
@@ -71,3 +82,40 @@ def page_params(
 
 
 Paging = Annotated[PageParams, Depends(page_params)]
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One column of a keyset order (ascending): its SQL expression, its value on a row, and
+    how a cursor's value (JSON, dates and ids as text) becomes that value again."""
+
+    expression: ColumnElement[Any] | InstrumentedAttribute[Any]
+    of_row: Callable[[Any], Any]
+    parse: Callable[[Any], Any] = lambda value: value
+
+
+def created_order(model: Any, id_column: str = "id") -> list[SortKey]:
+    """Oldest first, ties by id: the order of rows that accumulate (findings, keys)."""
+    column = getattr(model, id_column)
+    as_id: Callable[[Any], Any] = uuid.UUID if id_column == "id" else str
+    return [
+        SortKey(model.created_at, lambda row: row.created_at, datetime.fromisoformat),
+        SortKey(column, lambda row: getattr(row, id_column), as_id),
+    ]
+
+
+async def keyset_page(
+    session: AsyncSession, query: Select[Any], page: PageParams, order: Sequence[SortKey]
+) -> tuple[list[Any], str | None]:
+    """One page of `query`'s rows in `order`, after the page's cursor; and the next cursor."""
+    expressions = [key.expression for key in order]
+    if page.after is not None:
+        if len(page.after) != len(order):
+            raise _invalid_cursor()
+        try:
+            after = tuple(key.parse(value) for key, value in zip(order, page.after, strict=True))
+        except (TypeError, ValueError) as exc:
+            raise _invalid_cursor() from exc
+        query = query.where(tuple_(*expressions) > after)
+    rows = list((await session.execute(query.order_by(*expressions).limit(page.limit + 1))).scalars())
+    return rows[: page.limit], page.next_cursor(rows, lambda row: [key.of_row(row) for key in order])

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -158,3 +159,19 @@ def api(stack: Stack, settings: Settings) -> Iterator[Api]:
 def unique() -> str:
     """A short unique suffix for names this test creates."""
     return uuid.uuid4().hex[:8]
+
+
+def every_item(client: httpx.Client, path: str, page_size: int = 50, **params: Any) -> list[dict[str, Any]]:
+    """Every item of a paged list, read page by page through its cursors."""
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        response = client.get(
+            path, params=params | {"limit": page_size} | ({"cursor": cursor} if cursor else {})
+        )
+        assert response.status_code == 200, response.text
+        page = response.json()
+        items.extend(page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items

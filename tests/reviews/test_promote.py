@@ -106,7 +106,7 @@ def test_targets_down_while_promoting_leaves_the_item_open_and_the_retry_creates
     try:
         body = problem(scenario.reviews_api().post(path), 503, "service_unavailable")
         assert body["service"] == "targets"
-        still = ok(scenario.reviews_api().get(f"/v1/reviews/{review['id']}/action-items"))[0]
+        still = ok(scenario.reviews_api().get(f"/v1/reviews/{review['id']}/action-items"))["items"][0]
         assert (still["status"], still["task_id"]) == ("open", None)
     finally:
         if "targets" not in stack.running:

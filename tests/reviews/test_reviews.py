@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import Api
+from tests.conftest import Api, every_item
 from tests.reviews.support import Scenario, ok, problem
 
 
@@ -104,7 +104,7 @@ def test_a_member_adds_findings_for_their_own_department_only(scenario: Scenario
     )
     problem(member.post(path, json={"kind": "lesson", "text": "x"}), 403, "forbidden_department")
     problem(scenario.reviews_api("viewer").post(path, json={"kind": "lesson", "text": "x"}), 403, "forbidden")
-    assert len(ok(scenario.reviews_api().get(path))) == 1
+    assert len(ok(scenario.reviews_api().get(path))["items"]) == 1
 
 
 def test_an_action_item_follows_a_finding_of_its_review(scenario: Scenario, review: dict) -> None:  # type: ignore[type-arg]
@@ -209,3 +209,21 @@ def test_every_change_is_in_the_audit_trail(scenario: Scenario, review: dict) ->
     assert trail["items"][0]["actor"] == "test-planner"
     findings = ok(api.get("/v1/audit", params={"entity_type": "finding"}))
     assert any(e["changes"].get("text", {}).get("to") == "618 went well" for e in findings["items"])
+
+
+def test_findings_and_action_items_are_read_in_pages_oldest_first(api: Api, unique: str) -> None:
+    scenario = Scenario(api, unique).create_plan()
+    review = scenario.open_review("2025Q2")
+    scenario.snapshot(review["id"])
+    writer = scenario.reviews_api()
+    for i in range(5):
+        finding = {"kind": "lesson", "text": f"lesson {i}"}
+        assert writer.post(f"/v1/reviews/{review['id']}/findings", json=finding).status_code == 201
+        item = {"title": f"action {i}", "department": "tech"}
+        assert writer.post(f"/v1/reviews/{review['id']}/action-items", json=item).status_code == 201
+
+    findings = every_item(writer, f"/v1/reviews/{review['id']}/findings", page_size=2)
+    items = every_item(writer, f"/v1/reviews/{review['id']}/action-items", page_size=2)
+
+    assert [f["text"] for f in findings] == [f"lesson {i}" for i in range(5)]
+    assert [a["title"] for a in items] == [f"action {i}" for i in range(5)]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api
+from tests.conftest import Api, every_item
 from tests.targets.helpers import create_plan, create_target, problem
 
 
@@ -108,3 +108,43 @@ def test_members_cannot_edit_initiatives_risks_or_phases(api: Api, plan: dict[st
         ("phases", {"name": "x", "starts_on": "2025-01-01", "ends_on": "2025-01-31"}),
     ):
         problem(member.post(f"/v1/plans/{plan['id']}/{path}", json=body), 403, "forbidden")
+
+
+def test_risks_initiatives_and_phases_are_read_in_pages_in_their_order(
+    api: Api, plan: dict[str, Any]
+) -> None:
+    client = api.client("targets")
+    scores = [(1, 1), (5, 5), (2, 3), (4, 4), (3, 1), (5, 4), (2, 2)]
+    for i, (likelihood, impact) in enumerate(scores):
+        created = client.post(
+            f"/v1/plans/{plan['id']}/risks",
+            json={"title": f"risk {i}", "category": "tech", "likelihood": likelihood, "impact": impact},
+        )
+        assert created.status_code == 201, created.text
+    for name in ("omnichannel", "app revamp", "loyalty", "live commerce", "b2b"):
+        assert client.post(f"/v1/plans/{plan['id']}/initiatives", json={"name": name}).status_code == 201
+    for month in (4, 1, 3, 2):
+        phase = {
+            "name": f"month {month}",
+            "starts_on": f"2025-{month:02d}-01",
+            "ends_on": f"2025-{month:02d}-28",
+        }
+        assert client.post(f"/v1/plans/{plan['id']}/phases", json=phase).status_code == 201
+
+    risks = every_item(client, f"/v1/plans/{plan['id']}/risks", page_size=2)
+    initiatives = every_item(client, f"/v1/plans/{plan['id']}/initiatives", page_size=2)
+    phases = every_item(client, f"/v1/plans/{plan['id']}/phases", page_size=3)
+
+    assert [r["score"] for r in risks] == sorted((li * im for li, im in scores), reverse=True)
+    assert len({r["id"] for r in risks}) == len(scores)
+    assert [i["name"] for i in initiatives] == sorted(
+        ["omnichannel", "app revamp", "loyalty", "live commerce", "b2b"]
+    )
+    assert [p["starts_on"] for p in phases] == ["2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01"]
+
+
+def test_a_cursor_this_api_did_not_issue_is_refused(api: Api, plan: dict[str, Any]) -> None:
+    response = api.client("targets").get(
+        f"/v1/plans/{plan['id']}/risks", params={"cursor": "bm90LWEtY3Vyc29y"}
+    )
+    problem(response, 400, "invalid_cursor")

@@ -130,12 +130,15 @@ async def add_finding(
 
 @router.get(
     "/reviews/{review_id}/findings",
-    response_model=list[FindingOut],
+    response_model=Page[FindingOut],
     summary="List a review's findings",
     responses=problem_responses(404),
 )
-async def list_findings(review_id: uuid.UUID, principal: Reader, session: Session) -> list[FindingOut]:
-    return await service.list_findings(session, principal, review_id)
+async def list_findings(
+    review_id: uuid.UUID, principal: Reader, session: Session, page: Paging
+) -> Page[FindingOut]:
+    """Oldest first, a page at a time (the review itself carries all of them too)."""
+    return await service.list_findings(session, principal, review_id, page)
 
 
 @router.post(
@@ -155,12 +158,15 @@ async def add_action_item(
 
 @router.get(
     "/reviews/{review_id}/action-items",
-    response_model=list[ActionItemOut],
+    response_model=Page[ActionItemOut],
     summary="List a review's action items",
     responses=problem_responses(404),
 )
-async def list_action_items(review_id: uuid.UUID, principal: Reader, session: Session) -> list[ActionItemOut]:
-    return await service.list_action_items(session, principal, review_id)
+async def list_action_items(
+    review_id: uuid.UUID, principal: Reader, session: Session, page: Paging
+) -> Page[ActionItemOut]:
+    """Oldest first, a page at a time (the review itself carries all of them too)."""
+    return await service.list_action_items(session, principal, review_id, page)
 
 
 @router.post(

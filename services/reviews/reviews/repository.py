@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reviews.reviews.models import ActionItem, Finding, Review
@@ -43,8 +43,12 @@ async def list_reviews(
     return list((await session.execute(query)).scalars().all())
 
 
+def findings_query(review_id: uuid.UUID) -> Select[Finding]:
+    return select(Finding).where(Finding.review_id == review_id)
+
+
 async def findings_of(session: AsyncSession, review_id: uuid.UUID) -> Sequence[Finding]:
-    query = select(Finding).where(Finding.review_id == review_id).order_by(Finding.created_at, Finding.id)
+    query = findings_query(review_id).order_by(Finding.created_at, Finding.id)
     return (await session.execute(query)).scalars().all()
 
 
@@ -53,12 +57,12 @@ async def get_finding(session: AsyncSession, review_id: uuid.UUID, finding_id: u
     return (await session.execute(query)).scalar_one_or_none()
 
 
+def action_items_query(review_id: uuid.UUID) -> Select[ActionItem]:
+    return select(ActionItem).where(ActionItem.review_id == review_id)
+
+
 async def action_items_of(session: AsyncSession, review_id: uuid.UUID) -> Sequence[ActionItem]:
-    query = (
-        select(ActionItem)
-        .where(ActionItem.review_id == review_id)
-        .order_by(ActionItem.created_at, ActionItem.id)
-    )
+    query = action_items_query(review_id).order_by(ActionItem.created_at, ActionItem.id)
     return (await session.execute(query)).scalars().all()
 
 

@@ -33,7 +33,7 @@ from services.reviews.reviews.upstream import Upstream
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Problem, not_found
-from shared.pagination import Page, PageParams
+from shared.pagination import Page, PageParams, created_order, keyset_page
 from shared.periods import Period, next_quarter, parse_quarter, zone
 from shared.settings import get_settings
 
@@ -362,10 +362,12 @@ async def add_finding(
 
 
 async def list_findings(
-    session: AsyncSession, principal: Principal, review_id: uuid.UUID
-) -> list[FindingOut]:
+    session: AsyncSession, principal: Principal, review_id: uuid.UUID, page: PageParams
+) -> Page[FindingOut]:
     await _load(session, review_id)
-    return [_finding_out(f) for f in await repository.findings_of(session, review_id)]
+    query = repository.findings_query(review_id)
+    rows, cursor = await keyset_page(session, query, page, created_order(Finding))
+    return Page(items=[_finding_out(f) for f in rows], next_cursor=cursor)
 
 
 async def add_action_item(
@@ -410,10 +412,12 @@ async def add_action_item(
 
 
 async def list_action_items(
-    session: AsyncSession, principal: Principal, review_id: uuid.UUID
-) -> list[ActionItemOut]:
+    session: AsyncSession, principal: Principal, review_id: uuid.UUID, page: PageParams
+) -> Page[ActionItemOut]:
     await _load(session, review_id)
-    return [_action_item_out(i) for i in await repository.action_items_of(session, review_id)]
+    query = repository.action_items_query(review_id)
+    rows, cursor = await keyset_page(session, query, page, created_order(ActionItem))
+    return Page(items=[_action_item_out(i) for i in rows], next_cursor=cursor)
 
 
 def external_ref(review_id: uuid.UUID, item_id: uuid.UUID) -> str:

@@ -15,6 +15,7 @@ from shared.api import problem_responses, v1_router
 from shared.auth import Admin, ApiKey, Scope, create_api_key
 from shared.db import Session
 from shared.errors import not_found
+from shared.pagination import Page, Paging, created_order, keyset_page
 
 router = v1_router(tags=["api keys"])
 
@@ -77,14 +78,15 @@ async def create(body: ApiKeyCreate, principal: Admin, session: Session) -> ApiK
 
 @router.get(
     "/api-keys",
-    response_model=list[ApiKeyOut],
+    response_model=Page[ApiKeyOut],
     summary="List API keys (admin)",
     responses=problem_responses(),
 )
-async def list_keys(principal: Admin, session: Session) -> list[ApiKeyOut]:
-    """Every key with its scopes and whether it is revoked — never the secret, which is not kept."""
-    rows = (await session.execute(select(ApiKey).order_by(ApiKey.created_at, ApiKey.key_id))).scalars()
-    return [_out(row) for row in rows]
+async def list_keys(principal: Admin, session: Session, page: Paging) -> Page[ApiKeyOut]:
+    """The keys with their scopes and whether they are revoked, oldest first, a page at a time —
+    never the secret, which is not kept."""
+    rows, cursor = await keyset_page(session, select(ApiKey), page, created_order(ApiKey, "key_id"))
+    return Page(items=[_out(row) for row in rows], next_cursor=cursor)
 
 
 @router.delete(

@@ -13,6 +13,7 @@ from shared.api import problem_responses, v1_router
 from shared.auth import PlanWriter, Reader
 from shared.db import Session
 from shared.errors import Problem
+from shared.pagination import Paging, SortKey, keyset_page
 
 router = v1_router(tags=["departments"])
 
@@ -35,10 +36,11 @@ class DepartmentList(BaseModel):
 @router.get(
     "/departments", response_model=DepartmentList, summary="List departments", responses=problem_responses()
 )
-async def list_departments(principal: Reader, session: Session) -> DepartmentList:
-    """Every department, by key (a short list: one page)."""
-    rows = await session.execute(select(Department).order_by(Department.key))
-    return DepartmentList(items=[DepartmentOut(key=d.key, name=d.name) for d in rows.scalars()])
+async def list_departments(principal: Reader, session: Session, page: Paging) -> DepartmentList:
+    """The departments, by key, a page at a time."""
+    order = [SortKey(Department.key, lambda department: department.key, str)]
+    rows, cursor = await keyset_page(session, select(Department), page, order)
+    return DepartmentList(items=[DepartmentOut(key=d.key, name=d.name) for d in rows], next_cursor=cursor)
 
 
 @router.post(

@@ -12,6 +12,7 @@ from services.targets.initiatives.service import InitiativeIn, InitiativeOut, In
 from shared.api import problem_responses, v1_router
 from shared.auth import PlanWriter, Reader
 from shared.db import Session
+from shared.pagination import Paging
 
 router = v1_router(tags=["initiatives"])
 
@@ -41,9 +42,12 @@ async def create_initiative(
     summary="List initiatives",
     responses=problem_responses(404),
 )
-async def list_initiatives(plan_id: uuid.UUID, principal: Reader, session: Session) -> InitiativeList:
-    """The plan's initiatives with their linked targets."""
-    return InitiativeList(items=await service.list_initiatives(session, plan_id))
+async def list_initiatives(
+    plan_id: uuid.UUID, principal: Reader, session: Session, page: Paging
+) -> InitiativeList:
+    """The plan's initiatives with their linked targets, by name, a page at a time."""
+    items, cursor = await service.list_initiatives(session, plan_id, page)
+    return InitiativeList(items=items, next_cursor=cursor)
 
 
 @router.get(

@@ -26,6 +26,7 @@ from services.targets.targets.models import Target
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Problem, not_found
+from shared.pagination import PageParams, SortKey, keyset_page
 
 InitiativeStatus = Literal["planned", "in_progress", "done", "cancelled"]
 AUDITED = ("name", "description", "department", "starts_on", "ends_on", "status")
@@ -150,12 +151,19 @@ async def create_initiative(
     return (await hydrate(session, [initiative]))[0]
 
 
-async def list_initiatives(session: AsyncSession, plan_id: uuid.UUID) -> list[InitiativeOut]:
+_INITIATIVE_ORDER = [
+    SortKey(Initiative.name, lambda initiative: initiative.name, str),
+    SortKey(Initiative.id, lambda initiative: initiative.id, uuid.UUID),
+]
+
+
+async def list_initiatives(
+    session: AsyncSession, plan_id: uuid.UUID, page: PageParams
+) -> tuple[list[InitiativeOut], str | None]:
     await get_plan(session, plan_id)
-    rows = await session.execute(
-        select(Initiative).where(Initiative.plan_id == plan_id).order_by(Initiative.name, Initiative.id)
-    )
-    return await hydrate(session, list(rows.scalars()))
+    query = select(Initiative).where(Initiative.plan_id == plan_id)
+    rows, cursor = await keyset_page(session, query, page, _INITIATIVE_ORDER)
+    return await hydrate(session, rows), cursor
 
 
 async def get_initiative(

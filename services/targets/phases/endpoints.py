@@ -12,6 +12,7 @@ from services.targets.phases.service import PhaseIn, PhaseOut, PhaseUpdate
 from shared.api import problem_responses, v1_router
 from shared.auth import PlanWriter, Reader
 from shared.db import Session
+from shared.pagination import Paging
 
 router = v1_router(tags=["phases"])
 
@@ -41,9 +42,10 @@ async def create_phase(
     summary="List phases",
     responses=problem_responses(404),
 )
-async def list_phases(plan_id: uuid.UUID, principal: Reader, session: Session) -> PhaseList:
+async def list_phases(plan_id: uuid.UUID, principal: Reader, session: Session, page: Paging) -> PhaseList:
     """The plan's phases in date order (a short list: one page)."""
-    return PhaseList(items=[service.to_out(p) for p in await service.list_phases(session, plan_id)])
+    rows, cursor = await service.list_phases(session, plan_id, page)
+    return PhaseList(items=[service.to_out(p) for p in rows], next_cursor=cursor)
 
 
 @router.patch(

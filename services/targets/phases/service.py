@@ -15,6 +15,7 @@ from services.targets.plans.models import utcnow
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Problem, not_found
+from shared.pagination import PageParams, SortKey, keyset_page
 
 AUDITED = ("name", "starts_on", "ends_on", "focus")
 
@@ -78,12 +79,17 @@ async def create_phase(
     return phase
 
 
-async def list_phases(session: AsyncSession, plan_id: uuid.UUID) -> list[Phase]:
+_PHASE_ORDER = [
+    SortKey(Phase.starts_on, lambda phase: phase.starts_on, date.fromisoformat),
+    SortKey(Phase.id, lambda phase: phase.id, uuid.UUID),
+]
+
+
+async def list_phases(
+    session: AsyncSession, plan_id: uuid.UUID, page: PageParams
+) -> tuple[list[Phase], str | None]:
     await get_plan(session, plan_id)
-    rows = await session.execute(
-        select(Phase).where(Phase.plan_id == plan_id).order_by(Phase.starts_on, Phase.id)
-    )
-    return list(rows.scalars())
+    return await keyset_page(session, select(Phase).where(Phase.plan_id == plan_id), page, _PHASE_ORDER)
 
 
 async def get_phase(session: AsyncSession, phase_id: uuid.UUID) -> Phase:

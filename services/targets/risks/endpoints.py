@@ -13,6 +13,7 @@ from services.targets.risks.service import RiskCategory, RiskIn, RiskOut, RiskSt
 from shared.api import problem_responses, v1_router
 from shared.auth import PlanWriter, Reader
 from shared.db import Session
+from shared.pagination import Paging
 
 router = v1_router(tags=["risks"])
 
@@ -41,12 +42,13 @@ async def list_risks(
     plan_id: uuid.UUID,
     principal: Reader,
     session: Session,
+    page: Paging,
     status: Annotated[RiskStatus | None, Query()] = None,
     category: Annotated[RiskCategory | None, Query()] = None,
 ) -> RiskList:
-    """The plan's risks, highest score (likelihood × impact) first."""
-    rows = await service.list_risks(session, plan_id, status=status, category=category)
-    return RiskList(items=[service.to_out(r) for r in rows])
+    """The plan's risks, highest score (likelihood × impact) first, a page at a time."""
+    rows, cursor = await service.list_risks(session, plan_id, page, status=status, category=category)
+    return RiskList(items=[service.to_out(r) for r in rows], next_cursor=cursor)
 
 
 @router.get(

@@ -16,6 +16,7 @@ from services.targets.targets.models import Target
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Problem, not_found
+from shared.pagination import PageParams, SortKey, keyset_page
 
 RiskCategory = Literal["traffic_spike", "policy_regulation", "competition", "supply_chain", "tech", "other"]
 RiskStatus = Literal["open", "mitigating", "closed"]
@@ -123,17 +124,28 @@ async def create_risk(session: AsyncSession, principal: Principal, plan_id: uuid
     return risk
 
 
+# Highest score (likelihood × impact) first: ascending on its negation, ties by id.
+_RISK_ORDER = [
+    SortKey(-(Risk.likelihood * Risk.impact), lambda risk: -(risk.likelihood * risk.impact), int),
+    SortKey(Risk.id, lambda risk: risk.id, uuid.UUID),
+]
+
+
 async def list_risks(
-    session: AsyncSession, plan_id: uuid.UUID, *, status: str | None, category: str | None
-) -> list[Risk]:
+    session: AsyncSession,
+    plan_id: uuid.UUID,
+    page: PageParams,
+    *,
+    status: str | None,
+    category: str | None,
+) -> tuple[list[Risk], str | None]:
     await get_plan(session, plan_id)
     query = select(Risk).where(Risk.plan_id == plan_id)
     if status:
         query = query.where(Risk.status == status)
     if category:
         query = query.where(Risk.category == category)
-    rows = await session.execute(query.order_by((Risk.likelihood * Risk.impact).desc(), Risk.id))
-    return list(rows.scalars())
+    return await keyset_page(session, query, page, _RISK_ORDER)
 
 
 async def get_risk(session: AsyncSession, risk_id: uuid.UUID, *, for_update: bool = False) -> Risk:
