@@ -19,6 +19,9 @@ from shared.middleware import REQUEST_ID_HEADER
 
 log = structlog.get_logger("pacer.http")
 
+# The largest page a Pacer list answers (PACER_PAGE_SIZE_MAX's default).
+LARGEST_PAGE = 500
+
 
 _OWN_FIELDS = frozenset({"type", "title", "status", "code", "detail", "instance", "request_id"})
 
@@ -140,3 +143,17 @@ class ServiceClient:
 
     async def post_json(self, path: str, *, authorization: str | None, **kwargs: Any) -> Any:
         return (await self.request("POST", path, authorization=authorization, **kwargs)).json()
+
+    async def get_all(
+        self, path: str, *, authorization: str | None, params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every item of a paged list, following `next_cursor` with the largest page size."""
+        items: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            query = (params or {}) | {"limit": LARGEST_PAGE} | ({"cursor": cursor} if cursor else {})
+            page = await self.get_json(path, authorization=authorization, params=query)
+            items.extend(page["items"])
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return items

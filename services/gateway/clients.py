@@ -14,13 +14,10 @@ from typing import Any, Literal
 import httpx
 import orjson
 
-from shared.http import ServiceClient
+from shared.http import LARGEST_PAGE, ServiceClient
 
 ServiceName = Literal["targets", "metrics", "reviews"]
 SERVICE_NAMES: tuple[ServiceName, ...] = ("targets", "metrics", "reviews")
-
-# The largest page the services hand out (PACER_PAGE_SIZE_MAX); lists are read in as few pages as possible.
-PAGE_LIMIT = 500
 
 
 class Upstream:
@@ -72,7 +69,7 @@ class Upstream:
         items: list[dict[str, Any]] = []
         cursor: str | None = None
         while True:
-            page = await self.get(service, path, limit=PAGE_LIMIT, cursor=cursor, **params)
+            page = await self.get(service, path, limit=LARGEST_PAGE, cursor=cursor, **params)
             items.extend(page.get("items", []))
             cursor = page.get("next_cursor")
             if not cursor:

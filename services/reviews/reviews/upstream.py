@@ -18,7 +18,6 @@ Json = dict[str, Any]
 
 # The metrics service answers at most this many queries per batch.
 QUERY_BATCH_MAX = 500
-PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -42,19 +41,9 @@ class Upstream:
         return plan
 
     async def targets_active_in(self, plan_id: str, quarter: str) -> list[Json]:
-        items: list[Json] = []
-        cursor: str | None = None
-        while True:
-            params: dict[str, Any] = {"active_in": quarter, "limit": PAGE}
-            if cursor:
-                params["cursor"] = cursor
-            page = await self.targets.get_json(
-                f"/v1/plans/{plan_id}/targets", authorization=self.authorization, params=params
-            )
-            items.extend(page["items"])
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return items
+        return await self.targets.get_all(
+            f"/v1/plans/{plan_id}/targets", authorization=self.authorization, params={"active_in": quarter}
+        )
 
     async def progress(self, plan_id: str, quarter: str, as_of: date) -> dict[str, Json]:
         """Progress of every target active in the quarter, in ONE call to the targets service."""
@@ -65,10 +54,8 @@ class Upstream:
         return {str(row["target_id"]): row for row in answer["results"]}
 
     async def catalogue(self) -> dict[str, Json]:
-        page = await self.metrics.get_json(
-            "/v1/metrics", authorization=self.authorization, params={"limit": PAGE}
-        )
-        return {row["key"]: row for row in page["items"]}
+        rows = await self.metrics.get_all("/v1/metrics", authorization=self.authorization)
+        return {row["key"]: row for row in rows}
 
     async def query(self, queries: list[Json]) -> dict[str, Json]:
         """One /v1/query batch (split only beyond the service's per-batch maximum)."""
