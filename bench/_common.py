@@ -71,7 +71,13 @@ def metrics_service(
             database_url=url,
             ports=ports,
             log_dir=Path(tempfile.mkdtemp(prefix="pacer-bench-logs-")),
-            extra_env={"PACER_JWT_SECRET": JWT_SECRET, "PACER_LOG_LEVEL": "WARNING"},
+            # Answers computed every time: a repeated batch would otherwise come from the
+            # service's cache of query answers and time nothing but a memory read.
+            extra_env={
+                "PACER_JWT_SECRET": JWT_SECRET,
+                "PACER_LOG_LEVEL": "WARNING",
+                "PACER_QUERY_CACHE_MB": "0",
+            },
             workers={"metrics": workers},
         )
         stack.start(names=("metrics",))

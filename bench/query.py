@@ -7,7 +7,9 @@ Starts its own PostgreSQL (embedded, or the server in DATABASE_URL) with a fresh
 the metrics service as a real process, generates two years of events inside PostgreSQL
 (set-based SQL into the same tables the ingest API writes, rollups built from the raw rows),
 then times `POST /v1/query` with 200 queries: base and derived metrics, filters, grouping,
-non-additive metrics and day-bucketed profiles of last year (what seasonal pacing asks).
+non-additive metrics and day-bucketed profiles of last year. Its metrics process keeps no
+answers (PACER_QUERY_CACHE_MB=0), so every timed batch is computed; against a running service
+(--url), start it with PACER_QUERY_CACHE_MB=0 for the same meaning.
 """
 
 from __future__ import annotations
