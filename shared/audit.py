@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.api import problem_responses, v1_router
 from shared.auth import Principal, Reader
 from shared.db import Session
-from shared.pagination import Page, PageParams, Paging
+from shared.pagination import Page, PageParams, Paging, cursor_datetime, cursor_int
 from shared.tables import audit_table
 
 
@@ -79,8 +79,9 @@ async def read_trail(
         query = query.where(table.c.entity_type == entity_type)
     if entity_id:
         query = query.where(table.c.entity_id == entity_id)
-    if page.after:
-        at, row_id = datetime.fromisoformat(page.after[0]), int(page.after[1])
+    after = page.cursor_values(cursor_datetime, cursor_int(1, 2**63 - 1))
+    if after is not None:
+        at, row_id = after
         query = query.where(or_(table.c.at < at, and_(table.c.at == at, table.c.id < row_id)))
     query = query.order_by(table.c.at.desc(), table.c.id.desc()).limit(page.limit + 1)
     rows = (await session.execute(query)).mappings().all()

@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
@@ -54,6 +54,18 @@ class PageParams:
     limit: int
     after: list[Any] | None
 
+    def cursor_values(self, *parsers: Callable[[Any], Any]) -> tuple[Any, ...] | None:
+        """The cursor's values read back by `parsers` (one per value), or None without a
+        cursor; any cursor this API did not issue is 400 `invalid_cursor`, never a failure."""
+        if self.after is None:
+            return None
+        if len(self.after) != len(parsers):
+            raise _invalid_cursor()
+        try:
+            return tuple(parse(value) for parse, value in zip(parsers, self.after, strict=True))
+        except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+            raise _invalid_cursor() from exc
+
     def next_cursor(self, rows: list[Any], key: Any) -> str | None:
         """Call with limit+1 fetched rows; returns the cursor when a further page exists."""
         if len(rows) <= self.limit:
@@ -84,6 +96,39 @@ def page_params(
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
+# Strict readers of cursor values: a forged value of the wrong type or range is refused here,
+# before it can reach the database as a parameter it would reject.
+def cursor_text(value: Any) -> str:
+    if not isinstance(value, str) or "\x00" in value:
+        raise ValueError("not a text value")
+    value.encode("utf-8")  # a lone surrogate cannot be sent
+    return value
+
+
+def cursor_uuid(value: Any) -> uuid.UUID:
+    return uuid.UUID(cursor_text(value))
+
+
+def cursor_date(value: Any) -> date:
+    return date.fromisoformat(cursor_text(value))
+
+
+def cursor_datetime(value: Any) -> datetime:
+    moment = datetime.fromisoformat(cursor_text(value))
+    if moment.tzinfo is None:
+        raise ValueError("a time without zone")
+    return moment
+
+
+def cursor_int(low: int, high: int) -> Callable[[Any], int]:
+    def read(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError("not an integer in range")
+        return value
+
+    return read
+
+
 @dataclass(frozen=True)
 class SortKey:
     """One column of a keyset order (ascending): its SQL expression, its value on a row, and
@@ -91,15 +136,15 @@ class SortKey:
 
     expression: ColumnElement[Any] | InstrumentedAttribute[Any]
     of_row: Callable[[Any], Any]
-    parse: Callable[[Any], Any] = lambda value: value
+    parse: Callable[[Any], Any] = cursor_text
 
 
 def created_order(model: Any, id_column: str = "id") -> list[SortKey]:
     """Oldest first, ties by id: the order of rows that accumulate (findings, keys)."""
     column = getattr(model, id_column)
-    as_id: Callable[[Any], Any] = uuid.UUID if id_column == "id" else str
+    as_id: Callable[[Any], Any] = cursor_uuid if id_column == "id" else cursor_text
     return [
-        SortKey(model.created_at, lambda row: row.created_at, datetime.fromisoformat),
+        SortKey(model.created_at, lambda row: row.created_at, cursor_datetime),
         SortKey(column, lambda row: getattr(row, id_column), as_id),
     ]
 
@@ -109,13 +154,8 @@ async def keyset_page(
 ) -> tuple[list[Any], str | None]:
     """One page of `query`'s rows in `order`, after the page's cursor; and the next cursor."""
     expressions = [key.expression for key in order]
-    if page.after is not None:
-        if len(page.after) != len(order):
-            raise _invalid_cursor()
-        try:
-            after = tuple(key.parse(value) for key, value in zip(order, page.after, strict=True))
-        except (TypeError, ValueError) as exc:
-            raise _invalid_cursor() from exc
+    after = page.cursor_values(*(key.parse for key in order))
+    if after is not None:
         query = query.where(tuple_(*expressions) > after)
     rows = list((await session.execute(query.order_by(*expressions).limit(page.limit + 1))).scalars())
     return rows[: page.limit], page.next_cursor(rows, lambda row: [key.of_row(row) for key in order])

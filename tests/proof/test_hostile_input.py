@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.pagination import encode_cursor
 from tests.conftest import Api
 from tests.proof.support import assert_problem
 
@@ -254,3 +255,51 @@ def test_a_year_filter_beyond_any_column_is_refused_or_matches_nothing(api: Api,
         assert response.json()["items"] == []
     else:
         assert_problem(response, 422)
+
+
+FORGED_CURSOR_VALUES: list[list[Any]] = [
+    [5, 5],
+    ["2025-01-01T00:00:00+00:00", 5],
+    [float("inf"), "00000000-0000-0000-0000-000000000000"],
+    [1_000_000_000, "00000000-0000-0000-0000-000000000000"],
+    ["a\u0000b"],
+    ["a\u0000b", "b"],
+    [True, None],
+    [{"x": 1}, ["y"]],
+    ["2025-01-01T00:00:00", "00000000-0000-0000-0000-000000000000"],
+    [],
+]
+
+
+@pytest.mark.parametrize("values", FORGED_CURSOR_VALUES, ids=range(len(FORGED_CURSOR_VALUES)))
+def test_a_forged_cursor_on_any_list_is_refused_never_crashed_on(
+    api: Api, unique: str, values: list[Any]
+) -> None:
+    """Cursors are opaque, but a client can decode one and send back values of its own."""
+    plan = _plan(api, unique)
+    review = api.client("reviews").post("/v1/reviews", json={"plan_id": plan["id"], "quarter": "2025Q2"})
+    assert review.status_code == 201, review.text
+    rid = review.json()["id"]
+    lists = [
+        ("targets", "/v1/plans"),
+        ("targets", "/v1/departments"),
+        ("targets", f"/v1/plans/{plan['id']}/targets"),
+        ("targets", f"/v1/plans/{plan['id']}/tasks"),
+        ("targets", f"/v1/plans/{plan['id']}/risks"),
+        ("targets", f"/v1/plans/{plan['id']}/initiatives"),
+        ("targets", f"/v1/plans/{plan['id']}/phases"),
+        ("targets", "/v1/api-keys"),
+        ("targets", "/v1/audit"),
+        ("metrics", "/v1/metrics"),
+        ("metrics", "/v1/audit"),
+        ("reviews", "/v1/reviews"),
+        ("reviews", f"/v1/reviews/{rid}/findings"),
+        ("reviews", f"/v1/reviews/{rid}/action-items"),
+        ("reviews", "/v1/audit"),
+    ]
+    cursor = encode_cursor(values)
+    for service, path in lists:
+        response = api.client(service, role="admin").get(path, params={"cursor": cursor})
+        assert response.status_code in (200, 400), (service, path, response.status_code, response.text)
+        if response.status_code == 400:
+            assert response.json()["code"] == "invalid_cursor"

@@ -22,7 +22,7 @@ from shared import audit
 from shared.auth import Permission, Principal
 from shared.errors import Problem, not_found
 from shared.formula import FormulaError, Node, parse, references, validate
-from shared.pagination import Page, PageParams, encode_cursor
+from shared.pagination import Page, PageParams, cursor_text, encode_cursor
 
 
 def to_definition(row: Mapping[str, Any] | RowMapping) -> MetricDefinition:
@@ -71,8 +71,8 @@ async def list_metrics(
     session: AsyncSession, principal: Principal, paging: PageParams
 ) -> Page[MetricDefinition]:
     principal.require(Permission.READ)
-    after = str(paging.after[0]) if paging.after else None
-    rows = list(await repository.page_of_definitions(session, after, paging.limit + 1))
+    after = paging.cursor_values(cursor_text)
+    rows = list(await repository.page_of_definitions(session, after[0] if after else None, paging.limit + 1))
     items = [to_definition(row) for row in rows[: paging.limit]]
     cursor = encode_cursor([items[-1].key]) if len(rows) > paging.limit else None
     return Page(items=items, next_cursor=cursor)

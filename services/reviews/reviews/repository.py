@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.reviews.reviews.models import ActionItem, Finding, Review
-from shared.pagination import PageParams
+from shared.pagination import PageParams, cursor_datetime, cursor_uuid
 
 
 async def get_review(session: AsyncSession, review_id: uuid.UUID, *, lock: bool = False) -> Review | None:
@@ -36,8 +35,9 @@ async def list_reviews(
         query = query.where(Review.quarter == quarter)
     if status:
         query = query.where(Review.status == status)
-    if page.after:
-        at, row_id = datetime.fromisoformat(page.after[0]), uuid.UUID(page.after[1])
+    after = page.cursor_values(cursor_datetime, cursor_uuid)
+    if after is not None:
+        at, row_id = after
         query = query.where(or_(Review.created_at < at, and_(Review.created_at == at, Review.id < row_id)))
     query = query.order_by(Review.created_at.desc(), Review.id.desc()).limit(page.limit + 1)
     return list((await session.execute(query)).scalars().all())

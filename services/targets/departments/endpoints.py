@@ -38,7 +38,7 @@ class DepartmentList(BaseModel):
 )
 async def list_departments(principal: Reader, session: Session, page: Paging) -> DepartmentList:
     """The departments, by key, a page at a time."""
-    order = [SortKey(Department.key, lambda department: department.key, str)]
+    order = [SortKey(Department.key, lambda department: department.key)]
     rows, cursor = await keyset_page(session, select(Department), page, order)
     return DepartmentList(items=[DepartmentOut(key=d.key, name=d.name) for d in rows], next_cursor=cursor)
 

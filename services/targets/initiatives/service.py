@@ -26,7 +26,7 @@ from services.targets.targets.models import Target
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Problem, not_found
-from shared.pagination import PageParams, SortKey, keyset_page
+from shared.pagination import PageParams, SortKey, cursor_uuid, keyset_page
 
 InitiativeStatus = Literal["planned", "in_progress", "done", "cancelled"]
 AUDITED = ("name", "description", "department", "starts_on", "ends_on", "status")
@@ -152,8 +152,8 @@ async def create_initiative(
 
 
 _INITIATIVE_ORDER = [
-    SortKey(Initiative.name, lambda initiative: initiative.name, str),
-    SortKey(Initiative.id, lambda initiative: initiative.id, uuid.UUID),
+    SortKey(Initiative.name, lambda initiative: initiative.name),
+    SortKey(Initiative.id, lambda initiative: initiative.id, cursor_uuid),
 ]
 
 

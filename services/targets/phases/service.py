@@ -15,7 +15,7 @@ from services.targets.plans.models import utcnow
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Problem, not_found
-from shared.pagination import PageParams, SortKey, keyset_page
+from shared.pagination import PageParams, SortKey, cursor_date, cursor_uuid, keyset_page
 
 AUDITED = ("name", "starts_on", "ends_on", "focus")
 
@@ -80,8 +80,8 @@ async def create_phase(
 
 
 _PHASE_ORDER = [
-    SortKey(Phase.starts_on, lambda phase: phase.starts_on, date.fromisoformat),
-    SortKey(Phase.id, lambda phase: phase.id, uuid.UUID),
+    SortKey(Phase.starts_on, lambda phase: phase.starts_on, cursor_date),
+    SortKey(Phase.id, lambda phase: phase.id, cursor_uuid),
 ]
 
 

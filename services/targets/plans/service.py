@@ -20,7 +20,7 @@ from services.targets.tasks.models import Task
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Problem
-from shared.pagination import Page, PageParams
+from shared.pagination import Page, PageParams, cursor_text
 from shared.periods import zone
 
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {"draft": {"active"}, "active": {"closed"}, "closed": set()}
@@ -126,8 +126,9 @@ async def list_plans(
         query = query.where(Plan.status == status)
     if fiscal_year:
         query = query.where(Plan.fiscal_year == fiscal_year)
-    if page.after:
-        query = query.where(Plan.code > str(page.after[0]))
+    after = page.cursor_values(cursor_text)
+    if after is not None:
+        query = query.where(Plan.code > after[0])
     rows = list((await session.execute(query.order_by(Plan.code).limit(page.limit + 1))).scalars())
     return Page(
         items=[to_out(p) for p in rows[: page.limit]],

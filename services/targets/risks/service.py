@@ -16,7 +16,7 @@ from services.targets.targets.models import Target
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Problem, not_found
-from shared.pagination import PageParams, SortKey, keyset_page
+from shared.pagination import PageParams, SortKey, cursor_int, cursor_uuid, keyset_page
 
 RiskCategory = Literal["traffic_spike", "policy_regulation", "competition", "supply_chain", "tech", "other"]
 RiskStatus = Literal["open", "mitigating", "closed"]
@@ -126,8 +126,10 @@ async def create_risk(session: AsyncSession, principal: Principal, plan_id: uuid
 
 # Highest score (likelihood × impact) first: ascending on its negation, ties by id.
 _RISK_ORDER = [
-    SortKey(-(Risk.likelihood * Risk.impact), lambda risk: -(risk.likelihood * risk.impact), int),
-    SortKey(Risk.id, lambda risk: risk.id, uuid.UUID),
+    SortKey(
+        -(Risk.likelihood * Risk.impact), lambda risk: -(risk.likelihood * risk.impact), cursor_int(-25, -1)
+    ),
+    SortKey(Risk.id, lambda risk: risk.id, cursor_uuid),
 ]
 
 

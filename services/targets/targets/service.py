@@ -31,7 +31,7 @@ from shared import audit
 from shared.auth import Principal
 from shared.decomposition import natural_places
 from shared.errors import Problem, not_found
-from shared.pagination import Page, PageParams
+from shared.pagination import Page, PageParams, cursor_date, cursor_uuid
 from shared.periods import Period, parse_period
 
 DIMENSIONS = ("category", "channel", "region")
@@ -176,8 +176,8 @@ async def list_targets(
         query = query.where(Target.parent_id.is_(None))
     if status:
         query = query.where(Target.status == status)
-    if page.after:
-        after = (date.fromisoformat(str(page.after[0])), uuid.UUID(str(page.after[1])))
+    after = page.cursor_values(cursor_date, cursor_uuid)
+    if after is not None:
         query = query.where(tuple_(Target.starts_on, Target.id) > after)
     rows = list(
         (await session.execute(query.order_by(Target.starts_on, Target.id).limit(page.limit + 1))).scalars()

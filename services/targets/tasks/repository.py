@@ -105,11 +105,9 @@ def filtered(
 
 
 async def page_of(
-    session: AsyncSession, query: Select[Task], after: list[Any] | None, limit: int
+    session: AsyncSession, query: Select[Task], after: tuple[Any, ...] | None, limit: int
 ) -> list[Task]:
-    if after:
-        query = query.where(
-            tuple_(Task.starts_on, Task.id) > (date.fromisoformat(str(after[0])), uuid.UUID(str(after[1])))
-        )
+    if after is not None:
+        query = query.where(tuple_(Task.starts_on, Task.id) > after)
     rows = await session.execute(query.order_by(Task.starts_on, Task.id).limit(limit + 1))
     return list(rows.scalars())

@@ -30,7 +30,7 @@ from services.targets.tasks.schemas import BulkOut, BulkResult, TaskIn, TaskOut,
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Problem, not_found
-from shared.pagination import Page, PageParams
+from shared.pagination import Page, PageParams, cursor_date, cursor_uuid
 from shared.periods import Period, parse_period, parse_quarter
 from shared.tables import audit_table
 
@@ -250,7 +250,7 @@ async def list_tasks(
         q = parse_quarter(quarter)
         window = (q.start, q.end)
     query = repository.filtered(plan_id, window=window, **filters)
-    rows = await repository.page_of(session, query, page.after, page.limit)
+    rows = await repository.page_of(session, query, page.cursor_values(cursor_date, cursor_uuid), page.limit)
     return Page(
         items=[to_out(t) for t in rows[: page.limit]],
         next_cursor=page.next_cursor(rows, lambda t: (t.starts_on.isoformat(), str(t.id))),
