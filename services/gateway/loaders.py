@@ -177,6 +177,17 @@ class Loaders:
         """The plan's family when it has been read already in this request."""
         return self._families.get(plan_id)
 
+    @staticmethod
+    def fail(loader: DataLoader[K, V], keys: Sequence[K], error: Exception) -> None:
+        """Settles `keys` of `loader` with `error`, for the fields that will ask for them."""
+        for key in keys:
+            if loader.cache_map.get(key) is None:
+                failed: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+                failed.set_exception(error)
+                # Retrieved here, so an error no field asks for is not logged as lost.
+                failed.add_done_callback(lambda done: done.exception())
+                loader.cache_map.set(key, failed)
+
     def progress_of_plan(self, plan_id: str, active_in: str | None, as_of: date) -> asyncio.Future[None]:
         """Progress of a plan's targets (those active in a quarter, or all) in one call by
         `plan_id`, begun before the targets are known — alongside the plan itself; each answer

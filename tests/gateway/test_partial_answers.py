@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from shared.stack import SERVICES
 from tests.conftest import Api
-from tests.gateway.builders import create_plan
+from tests.gateway.builders import create_gmv_targets, create_plan
 from tests.gateway.conftest import gql
 
 
@@ -83,3 +83,21 @@ def test_the_gateway_recovers_once_the_service_is_back(api: Api, unique: str) ->
     body = gql(gateway, QUERY, {"id": plan["id"]})
     assert "errors" not in body, body["errors"]
     assert body["data"]["plan"]["reviews"] == []
+
+
+def test_with_metrics_down_each_progress_is_an_error_after_one_call_not_two(api: Api, unique: str) -> None:
+    plan = create_plan(api, f"partial-p-{unique}")
+    create_gmv_targets(api, plan["id"], [f"p-{unique}-{i}" for i in range(3)])
+    query = (
+        """query($id: ID!) { plan(id: $id) { targets { name progress(asOf: "2025-03-31") { health } } } }"""
+    )
+    with service_down(api, "metrics"):
+        body = gql(api.client("gateway"), query, {"id": plan["id"]})
+
+    targets = body["data"]["plan"]["targets"]
+    assert len(targets) == 3 and all(t["name"] and t["progress"] is None for t in targets)
+    errors = [e for e in body["errors"] if e["path"][-1] == "progress"]
+    assert len(errors) == 3
+    assert all(e["extensions"]["code"] == "SERVICE_UNAVAILABLE" for e in errors)
+    # The plan, its targets, and one progress call whose failure every target reports.
+    assert body["extensions"]["upstreamCalls"]["targets"] == 3

@@ -17,6 +17,7 @@ from services.gateway.lookahead import date_argument, selected
 from services.gateway.types.common import Scope, day, dec, ids, moment, opt_id
 from services.gateway.types.metrics import MetricDefinition
 from services.gateway.types.tasks import Initiative
+from shared.errors import Problem
 
 T = TypeVar("T")
 # A field's value now, or an awaitable of it (see `ready_or_load`).
@@ -249,9 +250,20 @@ async def _progress_of(
     """The targets' progress: what a plan-wide call begun alongside the plan brought (see
     `Loaders.progress_of_plan`), and one batch for any target it did not cover."""
     loaders = info.context.loaders
-    begun = [loaders.plan_progress_begun(plan_id, active_in, as_of) for plan_id in plan_ids]
-    await asyncio.gather(*(f for f in begun if f is not None), return_exceptions=True)
-    await loaders.progress.load_many([t.progress_key(info, as_of) for t in targets])
+    keys = [t.progress_key(info, as_of) for t in targets]
+    for plan_id in plan_ids:
+        begun = loaders.plan_progress_begun(plan_id, active_in, as_of)
+        if begun is None:
+            continue
+        try:
+            await begun
+        except Problem as problem:
+            if problem.status >= 500:
+                # The service is down or failing: the same question per target would fail
+                # again (after its own timeouts and retries). Its fields report this error.
+                plan_keys = [key for key, t in zip(keys, targets, strict=True) if str(t.plan_id) == plan_id]
+                loaders.fail(loaders.progress, plan_keys, problem)
+    await loaders.progress.load_many(keys)
 
 
 async def prefetch(info: GatewayInfo, targets: list[Target], active_in: str | None = None) -> None:
