@@ -136,6 +136,11 @@ def test_a_q4_action_item_goes_to_next_years_plan_named_by_the_caller(scenario: 
     refused = problem(scenario.reviews_api().post(path), 409, "next_plan_required")
     assert "2026Q1" in refused["detail"]
     assert ok(scenario.reviews_api().get(f"/v1/reviews/{review['id']}"))["action_items"][0]["task_id"] is None
+    # Naming a plan that does not run 2026Q1 is refused there, and frees the choice of plan.
+    wrong = problem(
+        scenario.reviews_api().post(path, json={"plan_id": scenario.plan_id}), 422, "invalid_tasks"
+    )
+    assert [e["code"] for e in wrong["errors"]] == ["period_outside_plan"]
 
     next_year = ok(
         scenario.targets_api().post(
@@ -153,6 +158,7 @@ def test_a_q4_action_item_goes_to_next_years_plan_named_by_the_caller(scenario: 
 
     assert promoted.status_code == 201, promoted.text
     assert promoted.json()["action_item"]["task_period"] == "2026Q1"
+    assert promoted.json()["action_item"]["task_plan_id"] == next_year["id"]
     task = ok(scenario.targets_api().get(f"/v1/tasks/{promoted.json()['task_id']}"))
     assert (task["plan_id"], task["period"]) == (next_year["id"], "2026Q1")
     # The finding's targets belong to the 2025 plan: named in the description, not linked.
@@ -160,3 +166,44 @@ def test_a_q4_action_item_goes_to_next_years_plan_named_by_the_caller(scenario: 
     assert target["id"] in task["description"]
     retry = ok(scenario.reviews_api().post(path, json={"plan_id": next_year["id"]}))
     assert (retry["created"], retry["task_id"]) == (False, promoted.json()["task_id"])
+
+
+def test_a_retry_after_a_failed_promote_goes_to_the_plan_first_chosen(
+    scenario: Scenario, stack: Stack
+) -> None:
+    review = scenario.open_review("2025Q4")
+    item = action_item(scenario, review["id"], due_on="2026-01-31")
+    path = promote_path(review["id"], item["id"])
+    plans = [
+        ok(
+            scenario.targets_api().post(
+                "/v1/plans",
+                json={"code": f"rv-{scenario.unique}-{n}", "name": n, "fiscal_year": 2026, "status": "draft"},
+            ),
+            201,
+        )
+        for n in ("a", "b")
+    ]
+    spec = next(s for s in SERVICES if s.name == "targets")
+    stack.stop_service("targets")
+    try:
+        # Whether the targets service created the task before failing, nobody can tell.
+        problem(
+            scenario.reviews_api().post(path, json={"plan_id": plans[0]["id"]}), 503, "service_unavailable"
+        )
+    finally:
+        if "targets" not in stack.running:
+            stack.start_service(spec)
+        stack.wait_ready(names=("targets",))
+
+    elsewhere = problem(
+        scenario.reviews_api().post(path, json={"plan_id": plans[1]["id"]}), 409, "promoted_to_another_plan"
+    )
+    assert elsewhere["task_plan_id"] == plans[0]["id"]
+    promoted = ok(scenario.reviews_api().post(path), 201)  # no plan named: the one chosen first
+
+    assert promoted["action_item"]["task_plan_id"] == plans[0]["id"]
+    task = ok(scenario.targets_api().get(f"/v1/tasks/{promoted['task_id']}"))
+    assert task["plan_id"] == plans[0]["id"]
+    other = ok(scenario.targets_api().get(f"/v1/plans/{plans[1]['id']}/tasks", params={"quarter": "2026Q1"}))
+    assert other["items"] == []

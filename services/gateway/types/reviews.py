@@ -127,6 +127,9 @@ class ActionItem:
     finding_id: strawberry.ID | None
     status: str | None
     task_id: strawberry.ID | None
+    task_plan_id: strawberry.ID | None = strawberry.field(
+        description="The plan of its task: the review's, or the one named when promoting (after Q4)."
+    )
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> ActionItem:
@@ -140,6 +143,7 @@ class ActionItem:
             finding_id=opt_id(raw.get("finding_id")),
             status=raw.get("status"),
             task_id=opt_id(raw.get("task_id")),
+            task_plan_id=opt_id(raw.get("task_plan_id")),
         )
 
 

@@ -67,6 +67,8 @@ class ActionItem(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")
     task_id: Mapped[str | None] = mapped_column(Text, nullable=True)
     task_period: Mapped[str | None] = mapped_column(String(7), nullable=True)
+    # Chosen (and committed) before the targets service is asked: a retry goes to the same plan.
+    task_plan_id: Mapped[str | None] = mapped_column(Text, nullable=True)
     promoted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_by: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -155,6 +155,9 @@ class ActionItemOut(BaseModel):
     status: Literal["open", "promoted"]
     task_id: str | None
     task_period: str | None
+    task_plan_id: str | None = Field(
+        description="The plan of the task: the review's, or the one named when promoting (Q4)."
+    )
     promoted_at: datetime | None
     created_at: datetime
 

@@ -425,6 +425,20 @@ def external_ref(review_id: uuid.UUID, item_id: uuid.UUID) -> str:
     return f"review:{review_id}:action:{item_id}"
 
 
+async def _require_inside_plan(upstream: Upstream, plan_id: str, quarter: Period) -> None:
+    """A quarter outside the review's plan (after a Q4 review) needs the plan that runs it."""
+    plan = await upstream.plan(plan_id)
+    starts_on, ends_on = date.fromisoformat(str(plan["starts_on"])), date.fromisoformat(str(plan["ends_on"]))
+    if not (starts_on <= quarter.start and quarter.end <= ends_on):
+        raise Problem(
+            409,
+            "next_plan_required",
+            f"{quarter.label} is not inside plan {plan.get('code')} ({starts_on}..{ends_on}): "
+            f'promote with {{"plan_id": …}} of the plan that runs {quarter.label}.',
+            period=quarter.label,
+        )
+
+
 async def promote(
     session: AsyncSession,
     principal: Principal,
@@ -440,10 +454,12 @@ async def promote(
     the review's plan, so a task in another plan names them in its description instead.
 
     Allowed after finalize too: it changes nothing the review froze, it schedules next quarter's
-    work. The action item row stays locked while the targets service is asked, so concurrent
-    promotes queue behind one another; the deterministic external_ref makes the targets service
-    return the same task to any retry. If the call fails, the transaction rolls back and the
-    item stays unpromoted."""
+    work. The plan is chosen and committed first (`task_plan_id`), so a retry after any failure
+    asks the same plan (external_ref is unique within a plan) and naming another is 409
+    `promoted_to_another_plan`; a plan that refuses the task (4xx) frees the choice. The action
+    item row stays locked while the targets service is asked, so concurrent promotes queue; the
+    deterministic external_ref makes the targets service return the same task to any retry. If
+    the call fails, the item stays unpromoted."""
     review = await _load(session, review_id)
     item = await repository.get_action_item(session, review_id, item_id, lock=True)
     if item is None:
@@ -454,17 +470,29 @@ async def promote(
         return PromoteOut(action_item=out, task_id=out.task_id or "", created=False)
     next_period = next_quarter(review.quarter)
     period = next_period.label or ""
-    destination = str(plan_id) if plan_id is not None else review.plan_id
-    if plan_id is None:
-        plan = await upstream.plan(review.plan_id)
-        if not (str(plan["starts_on"]) <= next_period.start.isoformat() <= str(plan["ends_on"])):
+    if item.task_plan_id is not None:
+        # An earlier attempt chose the plan (and may have created the task there).
+        if plan_id is not None and str(plan_id) != item.task_plan_id:
             raise Problem(
                 409,
-                "next_plan_required",
-                f"{period} lies outside plan {plan.get('code')} ({plan['starts_on']}..{plan['ends_on']}): "
-                f'promote with {{"plan_id": …}} of the plan that runs {period}.',
-                period=period,
+                "promoted_to_another_plan",
+                f"This action item is being promoted into plan {item.task_plan_id}; retry with that plan.",
+                task_plan_id=item.task_plan_id,
             )
+    else:
+        destination = str(plan_id) if plan_id is not None else review.plan_id
+        if plan_id is None:
+            await _require_inside_plan(upstream, review.plan_id, next_period)
+        item.task_plan_id = destination
+        await session.commit()  # the choice survives whatever happens to the call below
+        item = await repository.get_action_item(session, review_id, item_id, lock=True)
+        assert item is not None
+        if item.task_id is not None:  # a concurrent promote finished meanwhile
+            out = _action_item_out(item)
+            await session.rollback()
+            return PromoteOut(action_item=out, task_id=out.task_id or "", created=False)
+    assert item.task_plan_id is not None
+    destination = item.task_plan_id
     finding = await repository.get_finding(session, review.id, item.finding_id) if item.finding_id else None
     description = item.description or ""
     if finding is not None:
@@ -484,7 +512,15 @@ async def promote(
         task["assignee"] = item.assignee
     if finding is not None and finding.target_ids and destination == review.plan_id:
         task["target_ids"] = finding.target_ids
-    result = await upstream.create_task(destination, task)
+    try:
+        result = await upstream.create_task(destination, task)
+    except Problem as refused:
+        if 400 <= refused.status < 500:
+            # The plan refused the task (it does not run the quarter, say): nothing was
+            # created there, so the choice of plan is undone and another may be named.
+            item.task_plan_id = None
+            await session.commit()
+        raise
     before = _action_item_out(item).model_dump(mode="json")
     item.task_id = str(result["id"])
     item.task_period = period
