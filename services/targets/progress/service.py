@@ -32,6 +32,7 @@ from shared.progress import (
     SeasonalProfile,
     Thresholds,
     compute,
+    is_stale,
     running_actuals,
     shifted_back_a_year,
 )
@@ -155,13 +156,19 @@ _DECIMAL_FIELDS = tuple(
 _progress_memo: LRUCache[tuple[Any, ...], Progress] = LRUCache(maxsize=4096)
 
 
-def _computed(inp: ProgressInput) -> Progress:
-    """`compute(inp)`, remembered for inputs equal to the digit."""
-    key = (inp, *(str(getattr(inp, name)) for name in _DECIMAL_FIELDS))
-    progress = _progress_memo.get(key)
+def compute_remembered(inp: ProgressInput) -> Progress:
+    """`compute(inp)`, remembered for inputs equal to the digit. Only staleness depends on
+    the moment of asking (`stale_reference`): it is judged afresh, the rest remembered."""
+    timeless = dataclasses.replace(inp, stale_reference=None)
+    last = inp.last_event_at.isoformat() if inp.last_event_at is not None else None
+    try:
+        key = (timeless, last, *(str(getattr(inp, name)) for name in _DECIMAL_FIELDS))
+        progress = _progress_memo.get(key)
+    except TypeError:  # an input that cannot be a key (days given as a list): not remembered
+        return compute(inp)
     if progress is None:
-        progress = _progress_memo[key] = compute(inp)
-    return progress
+        progress = _progress_memo[key] = compute(timeless)
+    return dataclasses.replace(progress, stale=is_stale(inp))
 
 
 def daily_profile_of(result: dict[str, Any] | None, additive: bool) -> SeasonalProfile:
@@ -240,7 +247,7 @@ async def progress_of(
         actual = results.get(f"{target.id}:actual")
         profile = seasonal_profile_of(results.get(f"{target.id}:profile"), target.additive)
         inp = progress_input(target, plan, dates[target.id], actual, profile, now)
-        out.append(to_out(target, _computed(inp)))
+        out.append(to_out(target, compute_remembered(inp)))
     return out
 
 
