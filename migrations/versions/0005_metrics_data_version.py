@@ -3,7 +3,7 @@
 Revision ID: 0005_metrics_data_version
 Revises: 0004_reviews
 
-Every statement that writes the rollups or the metric catalogue bumps it, in its own
+Every transaction that writes the rollups or the metric catalogue bumps it once, inside that
 transaction — through the ingest API, `rebuild_rollups()` after a bulk load, or a hand-made
 fix alike — so a reader that sees the version also sees the data it stands for. The metrics
 service keys its cache of query answers by it.
@@ -35,16 +35,18 @@ def upgrade() -> None:
     op.execute(f"insert into {SCHEMA}.data_version (version) values (1)")
     # Statement-level and fired at the end of the writing statement (the ingest writes every
     # rollup in one statement), so concurrent ingests wait for each other on this row only
-    # between that point and their commit.
+    # between that point and their commit; the first such statement of a transaction bumps.
     op.execute(
         f"""
         create function {SCHEMA}.bump_data_version() returns trigger language plpgsql as $$
         begin
             -- Once per transaction (an upsert fires both its insert and update triggers, an
-            -- ingest writes three tables): further bumps would only add row versions.
-            if current_setting('pacer.data_version_bumped', true) is distinct from 'yes' then
+            -- ingest writes three tables): further bumps would only add row versions. The
+            -- mark is this transaction's id, which no session setting can forge.
+            if current_setting('pacer.data_version_bumped', true)
+                    is distinct from pg_current_xact_id()::text then
                 update {SCHEMA}.data_version set version = version + 1;
-                perform set_config('pacer.data_version_bumped', 'yes', true);
+                perform set_config('pacer.data_version_bumped', pg_current_xact_id()::text, true);
             end if;
             return null;
         end

@@ -19,10 +19,14 @@ class GatewayContext(BaseContext):
         self.upstream = upstream
         self.loaders = Loaders(upstream)
         self.settings = settings
+        self._today: date | None = None
 
     def today(self) -> date:
-        """Today in the business time zone: the default as-of date of progress."""
-        return datetime.now(ZoneInfo(self.settings.business_tz)).date()
+        """Today in the business time zone: the default as-of date of progress — read once
+        per request, so every field of an answer (and every look-ahead) means the same day."""
+        if self._today is None:
+            self._today = datetime.now(ZoneInfo(self.settings.business_tz)).date()
+        return self._today
 
 
 GatewayInfo = Info[GatewayContext, None]

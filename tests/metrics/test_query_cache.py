@@ -1,7 +1,7 @@
 """A batch asked again is answered from memory — but never once the numbers have changed.
 
-Every statement writing the rollups or the catalogue bumps `metrics.data_version` in its own
-transaction; answers are kept under the version they were computed at.
+Every transaction writing the rollups or the catalogue bumps `metrics.data_version` once,
+inside itself; answers are kept under the version they were computed at.
 """
 
 from __future__ import annotations
@@ -125,3 +125,26 @@ def test_an_ingest_key_cannot_read_an_answer_kept_in_memory(
     refused = ingest.post("/v1/query", json=body)
 
     assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+
+
+def test_a_push_stored_after_a_retried_statement_is_in_the_very_next_answer(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"cache-{unique}"
+    first = event(f"{unique}-1", "gmv", "10", "2025-05-03T10:00:00+08:00", category=category)
+    push(ingest, [first])
+    assert query(reader, gmv_query(category))[0]["value"] == "10"
+
+    # An id already stored in the middle of a batch: the fast insert fails and is undone to a
+    # savepoint, then the batch is stored the careful way — in the same transaction.
+    answer = push(
+        ingest,
+        [
+            event(f"{unique}-0", "gmv", "1", "2025-05-04T10:00:00+08:00", category=category),
+            first,
+            event(f"{unique}-2", "gmv", "2", "2025-05-05T10:00:00+08:00", category=category),
+        ],
+    )
+
+    assert (answer["accepted"], answer["duplicates"]) == (2, 1)
+    assert query(reader, gmv_query(category))[0]["value"] == "13"

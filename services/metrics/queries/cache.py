@@ -1,8 +1,8 @@
 """Answers of repeated query batches, kept until the data they were computed from changes.
 
 A dashboard asks the same batches again and again between two pushes of events. The database
-keeps one number, `metrics.data_version`, that every statement writing the rollups or the
-catalogue bumps in its own transaction (migration 0005). An answer is stored under the version
+keeps one number, `metrics.data_version`, that every transaction writing the rollups or the
+catalogue bumps once, inside that transaction (migration 0005). An answer is stored under the version
 read before it was computed and the exact request body; a batch is served from memory only
 while the version is still the one it was stored under, so a caller that has just pushed
 events (and got its answer, so they are committed) never reads an answer older than its push.
