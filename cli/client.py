@@ -11,6 +11,7 @@ import typer
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from shared.auth import Role, mint_dev_token
+from shared.http import largest_page
 from shared.settings import Settings
 
 
@@ -73,7 +74,7 @@ class ServiceCaller:
         out: list[dict[str, Any]] = []
         cursor: str | None = None
         while True:
-            query = params | {"limit": 500} | ({"cursor": cursor} if cursor else {})
+            query = params | {"limit": largest_page()} | ({"cursor": cursor} if cursor else {})
             page = self.call("GET", path, params=query).json()
             out.extend(page["items"])
             cursor = page.get("next_cursor")

@@ -16,11 +16,15 @@ from tenacity import (
 
 from shared.errors import Problem
 from shared.middleware import REQUEST_ID_HEADER
+from shared.settings import get_settings
 
 log = structlog.get_logger("pacer.http")
 
-# The largest page a Pacer list answers (PACER_PAGE_SIZE_MAX's default).
-LARGEST_PAGE = 500
+
+def largest_page() -> int:
+    """The largest page a Pacer list answers (PACER_PAGE_SIZE_MAX, the same for every process):
+    lists are read in as few pages as the services allow."""
+    return get_settings().page_size_max
 
 
 _OWN_FIELDS = frozenset({"type", "title", "status", "code", "detail", "instance", "request_id"})
@@ -151,7 +155,7 @@ class ServiceClient:
         items: list[dict[str, Any]] = []
         cursor: str | None = None
         while True:
-            query = (params or {}) | {"limit": LARGEST_PAGE} | ({"cursor": cursor} if cursor else {})
+            query = (params or {}) | {"limit": largest_page()} | ({"cursor": cursor} if cursor else {})
             page = await self.get_json(path, authorization=authorization, params=query)
             items.extend(page["items"])
             cursor = page.get("next_cursor")

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import httpx
 import orjson
 
-from shared.http import LARGEST_PAGE, ServiceClient
+from shared.http import ServiceClient, largest_page
 
 ServiceName = Literal["targets", "metrics", "reviews"]
 SERVICE_NAMES: tuple[ServiceName, ...] = ("targets", "metrics", "reviews")
@@ -69,7 +69,7 @@ class Upstream:
         items: list[dict[str, Any]] = []
         cursor: str | None = None
         while True:
-            page = await self.get(service, path, limit=LARGEST_PAGE, cursor=cursor, **params)
+            page = await self.get(service, path, limit=largest_page(), cursor=cursor, **params)
             items.extend(page.get("items", []))
             cursor = page.get("next_cursor")
             if not cursor:

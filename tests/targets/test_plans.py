@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import Api
+from tests.conftest import Api, every_item
 from tests.targets.helpers import create_plan, problem
 
 
@@ -111,7 +111,7 @@ def test_plan_changes_are_in_the_audit_trail(api: Api, unique: str) -> None:
 
 def test_departments_are_seeded_and_planners_add_more(api: Api, unique: str) -> None:
     client = api.client("targets")
-    keys = {d["key"] for d in client.get("/v1/departments").json()["items"]}
+    keys = {d["key"] for d in every_item(client, "/v1/departments", page_size=500)}
     assert {"marketing", "operations", "tech", "customer_service", "supply_chain", "finance"} <= keys
     key = f"growth_{unique}"
     assert client.post("/v1/departments", json={"key": key, "name": "Growth"}).status_code == 201

@@ -43,7 +43,7 @@ async def create_phase(
     responses=problem_responses(404),
 )
 async def list_phases(plan_id: uuid.UUID, principal: Reader, session: Session, page: Paging) -> PhaseList:
-    """The plan's phases in date order (a short list: one page)."""
+    """The plan's phases in date order, a page at a time."""
     rows, cursor = await service.list_phases(session, plan_id, page)
     return PhaseList(items=[service.to_out(p) for p in rows], next_cursor=cursor)
 
