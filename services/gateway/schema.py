@@ -40,6 +40,8 @@ class Query:
             # The plan's targets, and their progress, are read alongside the plan, not after it.
             active_in = targets.arguments.get("activeIn")
             started(loaders.plan_targets.load((plan_id, active_in)))
+            if targets.arguments.get("topLevelOnly"):
+                continue  # the plan-wide call would compute every child's progress too
             for progress in below(targets, "progress"):
                 as_of = date_argument(progress.arguments.get("asOf")) or info.context.today()
                 started(loaders.progress_of_plan(plan_id, active_in, as_of))
