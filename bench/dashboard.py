@@ -343,7 +343,7 @@ def breakdown(
     ):
 
         def fresh(run: int) -> None:
-            push_marker(pusher, run)
+            push_day(pusher, TODAY_AND_LAST_YEAR)
 
         rows = targets.get(f"/v1/plans/{plan_id}/targets", params={"limit": 500}).json()["items"]
         progress = {"as_of": AS_OF, "target_ids": [row["id"] for row in rows]}
@@ -411,18 +411,31 @@ class Timed:
         return ", ".join(f"{name} {ms:.0f} ms" for name, ms in self.cpu.items())
 
 
-def push_marker(metrics: httpx.Client, run: int) -> None:
-    """One event in a category no target reads: it changes the data, so every metrics answer
-    is computed afresh, without changing any number of the dashboard."""
-    marker = {
-        "event_id": f"bench-cold-{uuid.uuid4().hex}",
-        "metric": "gmv",
-        "value": "1",
-        "occurred_at": f"2025-06-{1 + run % 28:02d}T12:00:00+08:00",
-        "dims": {"category": "bench-cold"},
-        "source": "bench",
-    }
-    metrics.post("/v1/events", json={"events": [marker]}).raise_for_status()
+def push_day(metrics: httpx.Client, days: tuple[str, ...]) -> None:
+    """A day's push as an ERP sends it: an event of every metric for every target's category on
+    each of `days`. Pushed on the as-of day, it changes every target's actual and this year's
+    series; pushed on the same day last year too, it changes last year's profiles as well."""
+    events = [
+        {
+            "event_id": f"bench-push-{uuid.uuid4().hex}",
+            "metric": metric,
+            "value": "1",
+            "occurred_at": f"{day}T12:00:00+08:00",
+            "dims": {"category": f"c-{i:03d}", "channel": CHANNELS[i % len(CHANNELS)]},
+            "source": "bench",
+        }
+        for day in days
+        for metric in METRICS
+        for i in range(TARGETS)
+    ]
+    metrics.post("/v1/events", json={"events": events}).raise_for_status()
+
+
+TODAY = (AS_OF,)
+TODAY_AND_LAST_YEAR = (
+    AS_OF,
+    Period(date.fromisoformat(AS_OF), date.fromisoformat(AS_OF)).shift_years(-1).start.isoformat(),
+)
 
 
 def time_dashboards(
@@ -591,9 +604,13 @@ def main() -> None:
             for _ in range(args.warmup):
                 gateway.post("/graphql", json=payload).raise_for_status()
             with httpx.Client(base_url=stack.url("metrics"), headers=admin, timeout=60) as metrics:
-                print(f"Timing {args.runs} dashboards with fresh data (cold) …", flush=True)
+                print(f"Timing {args.runs} dashboards after a day's push …", flush=True)
+                daily = time_dashboards(
+                    stack, gateway, payload, args.runs, lambda run: push_day(metrics, TODAY)
+                )
+                print(f"Timing {args.runs} dashboards after pushes into this year and last …", flush=True)
                 cold = time_dashboards(
-                    stack, gateway, payload, args.runs, lambda run: push_marker(metrics, run)
+                    stack, gateway, payload, args.runs, lambda run: push_day(metrics, TODAY_AND_LAST_YEAR)
                 )
             print(f"Timing {args.runs} dashboards asked again (warm) …", flush=True)
             warm = time_dashboards(stack, gateway, payload, args.runs, None)
@@ -610,13 +627,16 @@ def main() -> None:
     calls = ", ".join(f"{name} {cold.reported.get(name, 0)}" for name in ("targets", "metrics", "reviews"))
     parts_line = "".join(f"\n  - `{name}`: {ms:.0f} ms" for name, ms in parts.items())
     answered_line = ", ".join(f"{name} {count:g}" for name, count in cold.answered.items())
+
+    def judged(timed: Timed) -> str:
+        return f"{'met' if timed.p95 <= 150 else 'missed'} (p95 {timed.p95:.0f} ms)"
+
     verdict = (
-        f"the goal is {'met' if warm.p95 <= 150 else 'missed'} for a dashboard asked again "
-        f"(p95 {warm.p95:.0f} ms) and {'met' if cold.p95 <= 150 else 'missed'} for one over fresh data "
-        f"(p95 {cold.p95:.0f} ms).\n  The calls are few and constant; the time is CPU: "
-        f"{cold.total_cpu:.0f} ms per cold dashboard across the processes, on {os.cpu_count()} logical CPUs "
-        f"—\n  {cold.total_cpu / (os.cpu_count() or 1):.0f} ms of wall time even if every process ran in "
-        "parallel all the time."
+        f"the goal is {judged(warm)} for a dashboard asked again, {judged(daily)} after a day's push, "
+        f"and {judged(cold)}\n  when last year's data changed too. The calls are few and constant; "
+        f"the time is CPU: {cold.total_cpu:.0f} ms per dashboard\n  across the processes when "
+        f"everything is computed afresh, {daily.total_cpu:.0f} ms after a day's push, on "
+        f"{os.cpu_count()} logical CPUs."
     )
     database_kind = "embedded" if embedded is not None else "from DATABASE_URL"
     command = "python bench/dashboard.py" + (f" --events {args.events}" if args.events != 5_000_000 else "")
@@ -644,19 +664,24 @@ and `children {{ id }}`.
 - Data: {loaded:,} metric events over 2024–2025 (gmv, orders, uv; 200 categories x 5 channels x 6 regions),
   {loading}; {TARGETS} targets; PostgreSQL {database_kind}, every process one uvicorn worker
 - Latency through the gateway (goal: p95 ≤ 150 ms):
-  - over fresh data — an event pushed before each query, so the metrics service recomputes
-    every answer (cold; the event is in a category no target reads, so the targets service
-    still reuses progress whose inputs it did not change): **p50 {cold.p50:.1f} ms, p95 {cold.p95:.1f} ms**
+  - after a day's push — before each query, one event of each metric (gmv, orders, uv) for
+    every target's category, dated the as-of day, as an ERP's daily push brings: every
+    target's actual and this year's series change and are computed afresh; last year's
+    profiles have not changed and come from the metrics service's memory:
+    **p50 {daily.p50:.1f} ms, p95 {daily.p95:.1f} ms**
+  - after pushes into this year and last — the same events, also dated the same day a year
+    before: every answer is computed afresh (cold): **p50 {cold.p50:.1f} ms, p95 {cold.p95:.1f} ms**
   - the same dashboard asked again, nothing pushed in between (warm; the metrics service
-    answers both batches from its cache of query answers, and the targets service recomputes
-    no progress it has computed for the same inputs): **p50 {warm.p50:.1f} ms, p95 {warm.p95:.1f} ms**
+    answers both batches from memory, and the targets service recomputes no progress it has
+    computed for the same inputs): **p50 {warm.p50:.1f} ms, p95 {warm.p95:.1f} ms**
 - Calls the gateway sends per query (its `upstreamCalls` extension): {calls}
 - Requests each service answered per query (their Prometheus counters, including the targets
   service's own batched call to metrics for progress): {answered_line}
 - CPU each process spent per dashboard query (user + system, around each timed query; PostgreSQL:
-  every postgres process of the machine): cold {cold.cpu_line}; warm {warm.cpu_line}
-- Where the time goes, cold (the same batched calls sent straight to the services, an event
-  pushed before each, median of 5):{parts_line}
+  every postgres process of the machine): after a day's push {daily.cpu_line}; cold {cold.cpu_line};
+  warm {warm.cpu_line}
+- Where the time goes, cold (the same batched calls sent straight to the services, pushes
+  into this year and last before each, median of 5):{parts_line}
 
   The metrics answer behind progress is {sizes["summary"] / 1e6:.2f} MB with last year's profiles
   summarised by the metrics service (`"profile"`), {sizes["days"] / 1e6:.2f} MB with their days as

@@ -1,12 +1,18 @@
-"""A batch asked again is answered from memory — but never once the numbers have changed.
+"""Answers come from memory when asked again — but never once the numbers have changed.
 
 Every transaction writing the rollups or the catalogue bumps `metrics.data_version` once,
-inside itself; answers are kept under the version they were computed at.
+inside itself, and records which metric's months it wrote; a batch is kept under the version
+it was answered at, a single query under the months it reads.
 """
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import Api
@@ -14,13 +20,14 @@ from tests.metrics.conftest import event, push, query
 from tests.proof.support import fetch
 
 
-def cache_results(api: Api) -> dict[str, float]:
-    """The metrics service's count of batches answered from memory (hit) and computed (miss)."""
+def cache_results(api: Api, level: str = "batch") -> dict[str, float]:
+    """The metrics service's count of batches (or single queries of computed batches) answered
+    from memory (hit) and computed (miss)."""
     text = api.client("metrics").get("/metrics").text
     counts = {"hit": 0.0, "miss": 0.0}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.name == "pacer_query_cache_total":
+            if sample.name == "pacer_query_cache_total" and sample.labels["level"] == level:
                 counts[sample.labels["result"]] += sample.value
     return counts
 
@@ -148,3 +155,156 @@ def test_a_push_stored_after_a_retried_statement_is_in_the_very_next_answer(
 
     assert (answer["accepted"], answer["duplicates"]) == (2, 1)
     assert query(reader, gmv_query(category))[0]["value"] == "13"
+
+
+# Single queries: kept while none of the months they read has changed.
+
+
+def between(category: str, start: str, end: str, metric: str = "gmv", **more: Any) -> dict[str, Any]:
+    return {"id": f"{metric}-{start}-{end}", "metric": metric, "start": start, "end": end,
+            "filters": {"category": category}, **more}  # fmt: skip
+
+
+def computed_afresh(reader: httpx.Client, asked: dict[str, Any]) -> dict[str, Any]:
+    """The answer to `asked` computed now, never from memory: the same query with one more
+    category value that no event carries (a new query, the same numbers)."""
+    twin = {**asked, "filters": {"category": [asked["filters"]["category"], f"none-{uuid.uuid4().hex}"]}}
+    return query(reader, twin)[0]
+
+
+def test_a_query_over_months_nobody_pushed_into_is_answered_from_memory_inside_a_new_batch(
+    api: Api, ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"cache-{unique}"
+    push(ingest, [event(f"{unique}-1", "gmv", "10", "2024-05-03T10:00:00+08:00", category=category)])
+    last_year = between(category, "2024-05-01", "2024-05-31", profile={"through": "2024-05-15"})
+    first = query(reader, last_year)[0]
+
+    push(ingest, [event(f"{unique}-2", "gmv", "7", "2025-05-03T10:00:00+08:00", category=category)])
+    before = cache_results(api, "query")
+    this_year = between(category, "2025-05-01", "2025-05-31")
+    answers = query(reader, {**last_year, "id": "again"}, this_year)
+
+    after = cache_results(api, "query")
+    assert (after["hit"] - before["hit"], after["miss"] - before["miss"]) == (1, 1)
+    assert answers[0] == {**first, "id": "again", "last_event_at": answers[1]["last_event_at"]}
+    assert answers[1]["value"] == "7"
+
+
+def test_a_push_into_any_month_a_query_reads_recomputes_it(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"cache-{unique}"
+    push(ingest, [event(f"{unique}-1", "gmv", "10", "2025-04-03T10:00:00+08:00", category=category)])
+    quarter = between(category, "2025-04-01", "2025-06-30", bucket="month")
+    assert query(reader, quarter)[0]["value"] == "10"
+
+    # The last day of the quarter, late in the evening in Shanghai: still June's business day.
+    push(ingest, [event(f"{unique}-2", "gmv", "5", "2025-06-30T15:59:59Z", category=category)])
+
+    answer = query(reader, quarter)[0]
+    assert answer["value"] == "15"
+    assert [bucket["value"] for bucket in answer["series"]] == ["10", "0", "5"]
+    assert answer == {**computed_afresh(reader, quarter), "id": quarter["id"]}
+
+
+def test_the_latest_event_time_of_a_query_from_memory_is_read_afresh(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"cache-{unique}"
+    push(ingest, [event(f"{unique}-1", "gmv", "10", "2024-05-03T10:00:00+08:00", category=category)])
+    may = between(category, "2024-05-01", "2024-05-31")
+    assert query(reader, may)[0]["last_event_at"] == "2024-05-03T02:00:00+00:00"
+
+    push(ingest, [event(f"{unique}-2", "gmv", "1", "2025-01-09T10:00:00+08:00", category=category)])
+
+    answer = query(reader, may)[0]
+    assert (answer["value"], answer["last_event_at"]) == ("10", "2025-01-09T02:00:00+00:00")
+
+
+def test_a_derived_query_is_recomputed_when_any_of_its_parts_changes(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"cache-{unique}"
+    push(
+        ingest,
+        [
+            event(f"{unique}-o", "orders", "3", "2025-05-03T10:00:00+08:00", category=category),
+            event(f"{unique}-u", "uv", "100", "2025-05-03T10:00:00+08:00", category=category),
+        ],
+    )
+    rate = between(category, "2025-05-01", "2025-05-31", metric="conversion_rate")
+    assert query(reader, rate)[0]["value"] == "0.03"
+
+    push(ingest, [event(f"{unique}-u2", "uv", "50", "2025-05-20T10:00:00+08:00", category=category)])
+
+    assert query(reader, rate)[0]["value"] == "0.02"
+
+
+def test_a_fix_by_hand_to_the_rollups_is_in_the_very_next_answer(
+    ingest: httpx.Client, reader: httpx.Client, database_url: str, unique: str
+) -> None:
+    category = f"cache-{unique}"
+    push(ingest, [event(f"{unique}-1", "gmv", "10", "2025-05-03T10:00:00+08:00", category=category)])
+    may, june = between(category, "2025-05-01", "2025-05-31"), between(category, "2025-06-01", "2025-06-30")
+    assert [a["value"] for a in query(reader, may, june)] == ["10", "0"]
+
+    # Someone moves the day's totals to June by hand: both months changed.
+    for table in ("daily_rollups", "daily_dimension_rollups"):
+        column = "category" if table == "daily_rollups" else "value"
+        fetch(
+            database_url,
+            f"update metrics.{table} set business_day = '2025-06-03'"
+            f" where metric = 'gmv' and business_day = '2025-05-03' and {column} = $1",
+            category,
+        )
+
+    assert [a["value"] for a in query(reader, may, june)] == ["0", "10"]
+
+    fetch(
+        database_url,
+        "delete from metrics.daily_dimension_rollups where metric = 'gmv' and value = $1",
+        category,
+    )
+
+    assert [a["value"] for a in query(reader, may, june)] == ["0", "0"]
+
+
+MONTHS = ("2025-04", "2025-05", "2025-06")
+RANGES = (("2025-04-01", "2025-04-30"), ("2025-05-01", "2025-06-30"), ("2025-04-01", "2025-06-30"))
+Step = tuple[str, str, str, int]  # ("push", metric, month, value) or ("ask", metric, range, shape)
+steps = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("push"), st.sampled_from(("gmv", "orders", "uv")), st.sampled_from(MONTHS),
+            st.integers(1, 99),
+        ),
+        st.tuples(
+            st.just("ask"), st.sampled_from(("gmv", "conversion_rate", "orders")),
+            st.sampled_from([f"{start}/{end}" for start, end in RANGES]), st.integers(0, 2),
+        ),
+    ),
+    min_size=1,
+    max_size=12,
+)  # fmt: skip
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=steps)
+def test_every_answer_equals_one_computed_afresh_whatever_was_pushed_in_between(
+    ingest: httpx.Client, reader: httpx.Client, steps: list[Step]
+) -> None:
+    category = f"cache-{uuid.uuid4().hex}"
+    for number, (action, metric, where, detail) in enumerate(steps):
+        if action == "push":
+            at = f"{where}-{1 + detail % 28:02d}T23:30:00+08:00"
+            push(ingest, [event(f"{category}-{number}", metric, str(detail), at, category=category)])
+            continue
+        start, end = where.split("/")
+        shape: dict[str, Any] = [
+            {},
+            {"bucket": "month"},
+            {"profile": {"through": end}} if metric != "orders" else {"bucket": "week"},
+        ][detail]
+        asked = between(category, start, end, metric=metric, **shape)
+        assert query(reader, asked)[0] == {**computed_afresh(reader, asked), "id": asked["id"]}

@@ -47,16 +47,19 @@ async def query(body: QueryBatch, principal: Reader, session: Session, request: 
     top-level division. `series` lists every bucket, empty ones included. An unknown metric
     refuses the whole batch with 422 `unknown_metric` naming the query id. A batch asked again
     while no event and no definition has changed is answered from memory, byte for byte the
-    same answer.
+    same answer; so is each query none of whose metrics' months has changed since it was last
+    computed (its `last_event_at` is read afresh).
     """
     principal.require(Permission.READ)
     cache = answer_cache()
     if not cache.enabled:
         return _json({"results": await service.run_queries(session, principal, body.queries)})
-    key = cache.key(await cache.version(session), await request.body())
+    version = await cache.version(session)
+    key = cache.key(version, await request.body())
     answer = cache.get(key)
     if answer is None:
-        answer = orjson.dumps({"results": await service.run_queries(session, principal, body.queries)})
+        results = await service.run_queries(session, principal, body.queries, cache, version)
+        answer = orjson.dumps({"results": results})
         cache.put(key, answer)
     return Response(answer, media_type="application/json")
 
@@ -84,7 +87,7 @@ def _single(
 
 async def _run_one(session: Session, principal: Reader, query: MetricQuery) -> dict[str, Any]:
     try:
-        return (await service.run_queries(session, principal, [query]))[0]
+        return (await service.run_queries(session, principal, [query], answer_cache()))[0]
     except Problem as problem:
         if problem.code == "unknown_metric":
             raise not_found("metric", query.metric) from problem

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.metrics.catalogue.schemas import DIMENSIONS, Aggregation, Kind
 from services.metrics.catalogue.service import Catalogue, load_catalogue
 from services.metrics.queries import repository
+from services.metrics.queries.cache import AnswerCache, Month, months_read
 from services.metrics.queries.schemas import Bucket, MetricQuery, QueryFilters, SeriesFormat
 from shared.auth import Permission, Principal
 from shared.errors import Problem
@@ -68,10 +69,6 @@ class Read:
             "channels": list(filters["channel"]) if "channel" in filters else None,
             "regions": list(filters["region"]) if "region" in filters else None,
         }
-
-    @property
-    def latest_key(self) -> tuple[str, tuple[tuple[str, tuple[str, ...]], ...]]:
-        return self.metric, self.filters
 
 
 def decimal_text(value: Decimal | None) -> str | None:
@@ -195,6 +192,8 @@ class _Plan:
     # metric's day totals, or per-day reads of every base metric to weigh each day here.
     weight_leaf: int | None = None
     day_leaves: dict[str, int] | None = None
+    # An answer computed before (from a cache): only the latest event times are read.
+    kept: dict[str, Any] | None = None
 
 
 class QueryRunner:
@@ -235,6 +234,14 @@ class QueryRunner:
         if query.profile is not None:
             self._plan_profile(plan, filters, query.profile.through)
         self.plans.append(plan)
+
+    def plan_kept(self, query: MetricQuery, answer: dict[str, Any]) -> None:
+        """A query answered before: checked as any other, and only its latest event time read."""
+        _check(query, self.catalogue)
+        self.plans.append(_Plan(query, (), {}, kept=answer))
+
+    def base_metrics(self, query: MetricQuery) -> set[str]:
+        return self.catalogue.base_metrics_of(query.metric)
 
     def _plan_profile(self, plan: _Plan, filters: Filters, through: date) -> None:
         query = plan.query
@@ -279,13 +286,17 @@ class QueryRunner:
 
     async def run(self, session: AsyncSession) -> list[dict[str, Any]]:
         rows = await repository.read_rollups(session, [r.as_row(i) for i, r in enumerate(self.reads)])
+        # The latest event time of every base metric of every query, under its filters.
+        latest_keys = {plan.query.id: self._latest_keys(plan.query) for plan in self.plans}
         latest_index: dict[tuple[Any, ...], int] = {}
         latest_rows: list[tuple[tuple[str, ...], dict[str, Any]]] = []
-        for read in self.reads:
-            if read.latest_key not in latest_index:
-                latest_index[read.latest_key] = len(latest_rows)
-                shape, row = read.as_row(len(latest_rows))
-                latest_rows.append((shape.filtered, row))
+        for keys in latest_keys.values():
+            for metric, filters in keys.values():
+                if (metric, filters) not in latest_index:
+                    latest_index[metric, filters] = len(latest_rows)
+                    read = Read(metric, date.min, date.min, False, (), filters)
+                    shape, row = read.as_row(len(latest_rows))
+                    latest_rows.append((shape.filtered, row))
         latest = await repository.read_latest(session, latest_rows)
         weights = await repository.read_weights(
             session, [(*read.as_row(i), through) for i, (read, through) in enumerate(self.weight_reads)]
@@ -306,15 +317,31 @@ class QueryRunner:
 
         results = []
         for plan in self.plans:
-            last = {
-                metric: latest.get(latest_index[self.reads[index].latest_key])
-                for metric, index in plan.leaves.items()
-            }
-            result = self._answer(plan, {m: data[i] for m, i in plan.leaves.items()}, last)
-            if plan.query.profile is not None:
-                result["profile"] = self._profile(plan, data, weights)
+            keys = latest_keys[plan.query.id]
+            last = {metric: latest.get(latest_index[key]) for metric, key in keys.items()}
+            if plan.kept is not None:
+                result = dict(plan.kept)
+                result["id"] = plan.query.id
+            else:
+                result = self._answer(plan, {m: data[i] for m, i in plan.leaves.items()})
+                if plan.query.profile is not None:
+                    result["profile"] = self._profile(plan, data, weights)
+            result["last_event_at"] = self._latest_event(plan.query, last)
             results.append(result)
         return results
+
+    def _latest_keys(self, query: MetricQuery) -> dict[str, tuple[str, Filters]]:
+        filters = _normalise_filters(query)
+        return {metric: (metric, filters) for metric in sorted(self.catalogue.base_metrics_of(query.metric))}
+
+    def _latest_event(self, query: MetricQuery, last: dict[str, datetime | None]) -> str | None:
+        """The latest event of the metric; of a derived metric, the oldest latest of its parts."""
+        if self.catalogue.definitions[query.metric].kind == Kind.DERIVED:
+            times = list(last.values())
+            stamp = None if not times or any(t is None for t in times) else min(t for t in times if t)
+        else:
+            stamp = last.get(query.metric)
+        return stamp.isoformat() if stamp is not None else None
 
     async def _redo_inexact_buckets(
         self,
@@ -389,12 +416,7 @@ class QueryRunner:
         # The top-level division of the two sides just evaluated, exactly as `evaluate` does it.
         return _divide(numerator, denominator), numerator, denominator
 
-    def _answer(
-        self,
-        plan: _Plan,
-        data: dict[str, dict[GroupKey, DayTotals]],
-        last: dict[str, datetime | None],
-    ) -> dict[str, Any]:
+    def _answer(self, plan: _Plan, data: dict[str, dict[GroupKey, DayTotals]]) -> dict[str, Any]:
         query = plan.query
         # Across groups: one total per day (or one total when reads are not per day).
         overall: dict[str, DayTotals] = {}
@@ -435,13 +457,6 @@ class QueryRunner:
             result["series_compact"] = self._series_compact(query, overall)
         elif query.bucket is not None:
             result["series"] = self._series(query, overall)
-
-        if self.catalogue.definitions[query.metric].kind == Kind.DERIVED:
-            times = list(last.values())
-            stamp = None if not times or any(t is None for t in times) else min(t for t in times if t)
-        else:
-            stamp = last.get(query.metric)
-        result["last_event_at"] = stamp.isoformat() if stamp is not None else None
         return result
 
     def _profile(
@@ -652,12 +667,35 @@ def aggregate(aggregation: str, entries: Iterable[tuple[date | None, Decimal]]) 
 
 
 async def run_queries(
-    session: AsyncSession, principal: Principal, queries: list[MetricQuery]
+    session: AsyncSession,
+    principal: Principal,
+    queries: list[MetricQuery],
+    cache: AnswerCache | None = None,
+    version: int | None = None,
 ) -> list[dict[str, Any]]:
+    """The answers of a batch, in its order. With a cache, queries whose months have not
+    changed since they were last computed are answered from it (their latest event time is
+    read afresh), and the others are kept in it, under `version` (read now when not given)."""
     principal.require(Permission.READ)
     if len({q.id for q in queries}) != len(queries):
         raise Problem(422, "duplicate_query_id", "Every query of a batch needs its own id.")
     runner = QueryRunner(await load_catalogue(session))
-    for query in queries:
-        runner.plan(query)
-    return await runner.run(session)
+    if cache is None or not cache.enabled:
+        for query in queries:
+            runner.plan(query)
+        return await runner.run(session)
+    if version is None:
+        version = await cache.version(session)
+    computed: list[tuple[int, bytes, tuple[Month, ...]]] = []
+    for index, query in enumerate(queries):
+        key = cache.query_key(query)
+        kept = cache.answer(key)
+        if kept is not None:
+            runner.plan_kept(query, kept)
+        else:
+            runner.plan(query)
+            computed.append((index, key, months_read(runner.base_metrics(query), query.start, query.end)))
+    results = await runner.run(session)
+    for index, key, months in computed:
+        cache.keep(key, version, months, dict(results[index]))
+    return results
