@@ -50,7 +50,7 @@ class Settings(BaseSettings):
 
     query_cache_mb: int = Field(
         default=64,
-        description="Memory per metrics process for answers of repeated query batches (0: off).",
+        description="Memory per metrics process for query answers kept until their data changes (0: off).",
     )
 
     http_timeout_seconds: float = 5.0

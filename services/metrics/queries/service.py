@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,11 +80,16 @@ def decimal_text(value: Decimal | None) -> str | None:
     return format(value, "f")
 
 
-def buckets(start: date, end: date, bucket: Bucket) -> list[tuple[date, date]]:
-    """Every bucket touching [start, end], clipped to it; weeks are ISO weeks starting Monday."""
+Spans = tuple[tuple[date, date], ...]
+
+
+@lru_cache(maxsize=1024)
+def buckets(start: date, end: date, bucket: Bucket) -> Spans:
+    """Every bucket touching [start, end], clipped to it; weeks are ISO weeks starting Monday.
+    (A dashboard's queries share their dates: the spans are computed once.)"""
     if bucket == Bucket.DAY:
         first = start.toordinal()
-        return [(day, day) for day in map(date.fromordinal, range(first, end.toordinal() + 1))]
+        return tuple((day, day) for day in map(date.fromordinal, range(first, end.toordinal() + 1)))
     out: list[tuple[date, date]] = []
     cursor = start
     while cursor <= end:
@@ -102,15 +107,16 @@ def buckets(start: date, end: date, bucket: Bucket) -> list[tuple[date, date]]:
             last = following - timedelta(days=1)
         out.append((cursor, min(last, end)))
         cursor = min(last, end) + timedelta(days=1)
-    return out
+    return tuple(out)
 
 
-def seven_day_runs(start: date, end: date) -> list[tuple[date, date]]:
+@lru_cache(maxsize=1024)
+def seven_day_runs(start: date, end: date) -> Spans:
     """Runs of seven days counted from `start`, the last one clipped to `end`."""
-    return [
+    return tuple(
         (date.fromordinal(first), min(end, date.fromordinal(first + 6)))
         for first in range(start.toordinal(), end.toordinal() + 1, 7)
-    ]
+    )
 
 
 def _normalise_filters(query: MetricQuery) -> Filters:
@@ -548,14 +554,14 @@ class QueryRunner:
 
     def _series_columns(
         self, query: MetricQuery, overall: dict[str, DayTotals]
-    ) -> tuple[list[tuple[date, date]], list[str | None], list[str | None], list[str | None]]:
+    ) -> tuple[Spans, list[str | None], list[str | None], list[str | None]]:
         """(buckets, values, numerators, denominators): the day totals of each bucket aggregated."""
         assert query.bucket is not None
         spans = buckets(query.start, query.end, query.bucket)
         return (spans, *self._columns(query.metric, spans, query.bucket == Bucket.DAY, overall))
 
     def _columns(
-        self, key: str, spans: list[tuple[date, date]], days_only: bool, overall: dict[str, DayTotals]
+        self, key: str, spans: Spans, days_only: bool, overall: dict[str, DayTotals]
     ) -> tuple[list[str | None], list[str | None], list[str | None]]:
         """(values, numerators, denominators) of `key` over each span, from its base metrics'
         totals (per day, or per span start); `days_only` when every span is one day."""
@@ -578,7 +584,7 @@ class QueryRunner:
 
 
 def _bucket_aggregates(
-    aggregation: str, days: DayTotals, spans: list[tuple[date, date]], days_only: bool
+    aggregation: str, days: DayTotals, spans: Spans, days_only: bool
 ) -> Sequence[Decimal | None]:
     """A base metric's aggregate over each bucket (`aggregate` of the bucket's day totals)."""
     if days_only:
