@@ -85,11 +85,21 @@ Before and after:
   without the data-version triggers the cache relies on, alternating: 1 worker 69.0k / 70.4k
   events/s without, 70.8k / 69.9k with; 2 workers 58.5k / 79.8k without, 78.9k / 68.5k with
   (the machine's noise is larger than any difference).
-- 2026-11-25, last: the gateway asks for the progress of the plan's targets alongside the
+- 2026-11-25, later: the gateway asks for the progress of the plan's targets alongside the
   plan (one call by plan id, priming the per-target loader), and the targets service
   remembers parsed profiles and computed progress for inputs equal to the digit. Two runs of
   50: asked again p50 117 / 133 ms, p95 136 / 157 ms; over fresh data p50 295 / 318 ms, p95
-  345 / 363 ms; targets CPU 58 → 37–39 ms per dashboard.
+  345 / 363 ms; targets CPU 58 → 37–39 ms per dashboard. (That "over fresh data" pushed one
+  event into a category no target reads, so the targets service still reused every
+  progress; the cases above now push a day's events into every target's category.)
+- 2026-11-25, last: the metrics service keeps single query answers until one of the
+  months they read changes (migration 0007), so a day's push no longer recomputes last year's
+  profiles; bucket spans computed once per batch. Before and after, this benchmark against
+  the previous commit and this one, 30 runs each: after a day's push p50 327 → 208–214 ms,
+  p95 397 → 252 ms, CPU per dashboard metrics 137 → 69 ms, PostgreSQL 146 → 57 ms (gateway
+  and targets unchanged at about 90 and 55 ms); asked again unchanged (p50 122–137 ms, p95
+  143–171 ms for both commits on this shared machine). The metrics batch behind progress
+  after a day's push, alone: 170–177 ms computed in full, 40 ms with the profiles kept.
 - what was left before that (py-spy on the running processes): the metrics process spends about half of
   its CPU receiving, decoding and copying the ~180 000 per-day rollup rows of a dashboard
   (last year's days for the profiles, this year's days for the monthly series, which are
