@@ -30,6 +30,11 @@ class MetricsClient:
             raise Problem(502, "bad_gateway", "The metrics service answered an unexpected shape.")
         return body
 
+    async def catalogue(self) -> dict[str, dict[str, Any]]:
+        """Every metric definition as it is now, by key (read, so retried when it fails)."""
+        definitions = await self._client.get_all("/v1/metrics", authorization=self._authorization)
+        return {str(d["key"]): d for d in definitions}
+
     async def query(self, queries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         """Answers a batch of queries in one round trip (chunks of the metrics service's maximum)."""
         results: dict[str, dict[str, Any]] = {}

@@ -159,6 +159,66 @@ def test_a_metric_without_recent_events_is_flagged_stale(api: Api, plan: dict[st
     assert progress(api, target["id"], "2025-05-20")["stale"] is True
 
 
+def edit_metric(api: Api, key: str, **changes: Any) -> None:
+    planner = api.client("metrics", role="planner")
+    etag = planner.get(f"/v1/metrics/{key}").headers["ETag"]
+    response = planner.patch(f"/v1/metrics/{key}", json=changes, headers={"If-Match": etag})
+    assert response.status_code == 200, response.text
+
+
+def create_metric(api: Api, **fields: Any) -> None:
+    response = api.client("metrics", role="planner").post("/v1/metrics", json=fields)
+    assert response.status_code == 201, response.text
+
+
+def test_an_edited_expected_frequency_applies_to_targets_committed_before(
+    api: Api, plan: dict[str, Any], unique: str
+) -> None:
+    key = f"visits_{unique}"
+    create_metric(api, key=key, name="Store visits", unit="count", expected_frequency_hours=24)
+    push(api, daily(key, date(2025, 5, 1), date(2025, 5, 3), 10, category="any"))
+    target = create_target(
+        api, plan["id"], metric=key, scope={"category": "any"}, period="2025-05", target_value=300
+    )
+    assert progress(api, target["id"], "2025-05-20")["stale"] is True
+
+    # The source only reports monthly after all.
+    edit_metric(api, key, expected_frequency_hours=24 * 31)
+
+    assert progress(api, target["id"], "2025-05-20")["stale"] is False
+
+
+def test_an_edited_minimum_denominator_applies_to_rate_targets_committed_before(
+    api: Api, plan: dict[str, Any], unique: str
+) -> None:
+    key = f"rate_{unique}"
+    create_metric(
+        api,
+        key=key,
+        name="Conversion",
+        unit="ratio",
+        kind="derived",
+        formula="orders / uv",
+        min_denominator=100,
+    )
+    region = f"rate-{unique}"
+    push(
+        api,
+        [
+            event("uv", date(2025, 5, 2), 20, region=region),
+            event("orders", date(2025, 5, 2), 1, region=region),
+        ],
+    )
+    target = create_target(
+        api, plan["id"], metric=key, scope={"region": region}, period="2025-05", target_value="0.03"
+    )
+    assert progress(api, target["id"], "2025-05-05")["health"] == "INSUFFICIENT_DATA"
+
+    edit_metric(api, key, min_denominator=10)
+
+    assert progress(api, target["id"], "2025-05-05")["health"] != "INSUFFICIENT_DATA"
+
+
 def test_a_batch_of_targets_is_answered_in_one_call(api: Api, plan: dict[str, Any], unique: str) -> None:
     category = f"batch-{unique}"
     push(api, daily("gmv", date(2025, 4, 1), date(2025, 4, 10), 10, category=category))

@@ -1,9 +1,15 @@
 """Progress of targets: every number a batch of targets needs is fetched in ONE batched
 metrics query (per target: the actual to date, and last year's daily profile as the metrics
-service summarises it), then computed by the pure `shared.progress`."""
+service summarises it), then computed by the pure `shared.progress`.
+
+A target keeps what it was committed with: its value, direction, additivity and unit. How its
+metric is measured and watched — the time aggregation, the minimum denominator volume, the
+expected frequency of events, the possible range — is read from the catalogue as it is now
+(one call beside the query), so an edit of the metric applies to every target on it."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import uuid
@@ -184,15 +190,29 @@ def daily_profile_of(result: dict[str, Any] | None, additive: bool) -> SeasonalP
     return SeasonalProfile.of_columns(days, values, numerators, denominators, additive, weeks)
 
 
+# The definition fields read from the catalogue as it is now rather than as the target was
+# committed with.
+LIVE_FIELDS = ("aggregation", "min_denominator", "expected_frequency_hours", "value_min", "value_max")
+
+
+def current_definition(target: Target, catalogue: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The target's metric definition with the catalogue's current measuring and watching
+    fields (the snapshot's when the metric is no longer in the catalogue)."""
+    live = catalogue.get(target.metric)
+    if live is None:
+        return target.metric_definition
+    return {**target.metric_definition, **{name: live.get(name) for name in LIVE_FIELDS}}
+
+
 def progress_input(
     target: Target,
+    definition: dict[str, Any],
     plan: Plan,
     as_of: date,
     actual: dict[str, Any] | None,
     profile: SeasonalProfile,
     now: datetime,
 ) -> ProgressInput:
-    definition = target.metric_definition
     end_of_day = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=zone(plan.timezone))
     return ProgressInput(
         target_value=target.target_value,
@@ -239,16 +259,25 @@ async def progress_of(
     plans = {p.id: p for p in (await session.execute(select(Plan).where(Plan.id.in_(plan_ids)))).scalars()}
     dates = {t.id: as_of or today_in(plans[t.plan_id].timezone) for t in targets}
     queries = [q for t in targets for q in _queries(t, dates[t.id])]
-    results = await metrics.query(queries) if queries else {}
+    if not targets:
+        return []
+    results, catalogue = await asyncio.gather(
+        metrics.query(queries) if queries else _nothing(), metrics.catalogue()
+    )
     now = datetime.now(UTC)
     out = []
     for target in targets:
         plan = plans[target.plan_id]
         actual = results.get(f"{target.id}:actual")
         profile = seasonal_profile_of(results.get(f"{target.id}:profile"), target.additive)
-        inp = progress_input(target, plan, dates[target.id], actual, profile, now)
+        definition = current_definition(target, catalogue)
+        inp = progress_input(target, definition, plan, dates[target.id], actual, profile, now)
         out.append(to_out(target, compute_remembered(inp)))
     return out
+
+
+async def _nothing() -> dict[str, dict[str, Any]]:
+    return {}
 
 
 async def progress_of_one(
@@ -298,33 +327,37 @@ async def history(
         return HistoryOut(target_id=target.id, as_of=as_of, expected_method="linear", days=[])
     last_year = Period(target.starts_on, target.ends_on).shift_years(-1)
     upto = min(as_of, target.ends_on)
-    results = await metrics.query(
-        [
-            {
-                "id": "series",
-                "metric": target.metric,
-                "start": target.starts_on.isoformat(),
-                "end": upto.isoformat(),
-                "filters": target.filters,
-                "bucket": "day",
-            },
-            {
-                "id": "profile",
-                "metric": target.metric,
-                "start": last_year.start.isoformat(),
-                "end": last_year.end.isoformat(),
-                "filters": target.filters,
-                "bucket": "day",
-                "series_format": "compact",
-                "profile": {"through": last_year.end.isoformat()},
-            },
-        ]
+    results, catalogue = await asyncio.gather(
+        metrics.query(
+            [
+                {
+                    "id": "series",
+                    "metric": target.metric,
+                    "start": target.starts_on.isoformat(),
+                    "end": upto.isoformat(),
+                    "filters": target.filters,
+                    "bucket": "day",
+                },
+                {
+                    "id": "profile",
+                    "metric": target.metric,
+                    "start": last_year.start.isoformat(),
+                    "end": last_year.end.isoformat(),
+                    "filters": target.filters,
+                    "bucket": "day",
+                    "series_format": "compact",
+                    "profile": {"through": last_year.end.isoformat()},
+                },
+            ]
+        ),
+        metrics.catalogue(),
     )
+    definition = current_definition(target, catalogue)
     series = profile_of(results.get("series"))
     profile = daily_profile_of(results.get("profile"), target.additive)
     last_event_at = _ts(results.get("series", {}).get("last_event_at"))
     ratio = any(p.numerator is not None for p in series)
-    aggregation = str(target.metric_definition.get("aggregation") or "sum")
+    aggregation = str(definition.get("aggregation") or "sum")
     running = running_actuals(series, aggregation if target.additive or not ratio else "sum", ratio)
     days: list[HistoryDay] = []
     method = "linear"
@@ -332,6 +365,7 @@ async def history(
         has_data = point.value is not None and (point.value != 0 or not target.additive)
         inp = progress_input(
             target,
+            definition,
             plan,
             point.day,
             {
