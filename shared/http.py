@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import orjson
 import structlog
 from tenacity import (
     AsyncRetrying,
@@ -19,6 +20,10 @@ from shared.middleware import REQUEST_ID_HEADER
 from shared.settings import get_settings
 
 log = structlog.get_logger("pacer.http")
+
+
+# The metrics service answers at most this many queries per `POST /v1/query`.
+MAX_QUERIES_PER_CALL = 500
 
 
 def largest_page() -> int:
@@ -147,6 +152,26 @@ class ServiceClient:
 
     async def post_json(self, path: str, *, authorization: str | None, **kwargs: Any) -> Any:
         return (await self.request("POST", path, authorization=authorization, **kwargs)).json()
+
+    async def query_metrics(
+        self, queries: list[dict[str, Any]], *, authorization: str | None
+    ) -> dict[str, dict[str, Any]]:
+        """The metrics service's answers to a batch of queries, by id: one `POST /v1/query` per
+        MAX_QUERIES_PER_CALL queries, each retried on failure (a query changes nothing)."""
+        results: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(queries), MAX_QUERIES_PER_CALL):
+            response = await self.request(
+                "POST",
+                "/v1/query",
+                authorization=authorization,
+                json={"queries": queries[start : start + MAX_QUERIES_PER_CALL]},
+                idempotent=True,
+            )
+            # orjson: answers run to megabytes; every decimal in them is a JSON string, so no
+            # number is ever read as a float.
+            for result in orjson.loads(response.content).get("results", []):
+                results[str(result["id"])] = result
+        return results
 
     async def get_all(
         self, path: str, *, authorization: str | None, params: dict[str, Any] | None = None

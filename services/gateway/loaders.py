@@ -17,13 +17,15 @@ from typing import Any, TypeVar, cast
 from strawberry.dataloader import DataLoader
 
 from services.gateway.clients import Upstream
+from shared.http import MAX_QUERIES_PER_CALL
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 R = TypeVar("R")
 
-# The services' batch routes take at most this many items per call.
-BATCH_LIMIT = 500
+# Items per batched call: the metrics service's maximum per query batch; progress batches (the
+# targets service takes up to 2,000) are cut at the same size.
+BATCH_LIMIT = MAX_QUERIES_PER_CALL
 
 Json = dict[str, Any]
 

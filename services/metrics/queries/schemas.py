@@ -8,8 +8,9 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.metrics.catalogue.schemas import Dimension
+from shared.http import MAX_QUERIES_PER_CALL
 
-MAX_QUERIES = 500
+MAX_QUERIES = MAX_QUERIES_PER_CALL
 
 DimensionFilter = str | list[str] | None
 

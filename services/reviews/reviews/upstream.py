@@ -16,9 +16,6 @@ from shared.http import ServiceClient
 
 Json = dict[str, Any]
 
-# The metrics service answers at most this many queries per batch.
-QUERY_BATCH_MAX = 500
-
 
 @dataclass(frozen=True)
 class Upstream:
@@ -58,15 +55,7 @@ class Upstream:
         return {row["key"]: row for row in rows}
 
     async def query(self, queries: list[Json]) -> dict[str, Json]:
-        """One /v1/query batch (split only beyond the service's per-batch maximum)."""
-        results: dict[str, Json] = {}
-        for start in range(0, len(queries), QUERY_BATCH_MAX):
-            chunk = queries[start : start + QUERY_BATCH_MAX]
-            answer = await self.metrics.post_json(
-                "/v1/query", authorization=self.authorization, json={"queries": chunk}, idempotent=True
-            )
-            results.update({row["id"]: row for row in answer["results"]})
-        return results
+        return await self.metrics.query_metrics(queries, authorization=self.authorization)
 
     async def create_task(self, plan_id: str, task: Json) -> Json:
         """Creates (or finds, by its external_ref) one task; safe to retry, so retried on failure."""
