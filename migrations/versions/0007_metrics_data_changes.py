@@ -51,7 +51,7 @@ def upgrade() -> None:
     # data_version row from their bump to their commit, so versions become visible in order.
     for event, _ in ROW_EVENTS:
         old_rows = (
-            "union select metric, date_trunc('month', business_day)::date from old_rows"
+            "union select metric, date_trunc('month', business_day::timestamp)::date from old_rows"
             if event == "update"
             else ""
         )
@@ -61,8 +61,8 @@ def upgrade() -> None:
             begin
                 insert into {SCHEMA}.data_changes as c (metric, month, version)
                 select m.metric, m.month, v.version
-                from (select metric, date_trunc('month', business_day)::date as month from changed_rows
-                      {old_rows}) m
+                from (select metric, date_trunc('month', business_day::timestamp)::date as month
+                      from changed_rows {old_rows}) m
                 cross join {SCHEMA}.data_version v
                 group by m.metric, m.month, v.version
                 order by m.metric, m.month

@@ -186,3 +186,33 @@ def test_a_closed_plan_takes_no_new_targets(api: Api, unique: str) -> None:
         f"/v1/plans/{plan['id']}", json={"status": "closed"}, headers={"If-Match": '"1"'}
     )
     problem(post(api, plan, metric="gmv", period="2025Q2", target_value=1), 409, "plan_closed")
+
+
+def test_a_new_value_is_checked_against_the_metrics_range_as_the_catalogue_has_it_now(
+    api: Api, plan: dict[str, Any], unique: str
+) -> None:
+    key = f"score_{unique}"
+    planner = api.client("metrics", role="planner")
+    created = planner.post(
+        "/v1/metrics", json={"key": key, "name": "Score", "unit": "score", "value_max": 10}
+    )
+    assert created.status_code == 201, created.text
+    target = create_target(api, plan["id"], metric=key, period="2025Q2", target_value=8)
+    client = api.client("targets")
+    problem(
+        client.patch(f"/v1/targets/{target['id']}", json={"target_value": 50}, headers={"If-Match": '"1"'}),
+        422,
+        "value_out_of_range",
+    )
+
+    # The scale is widened to 0–100 in the catalogue.
+    widened = planner.patch(
+        f"/v1/metrics/{key}", json={"value_max": 100}, headers={"If-Match": created.headers["ETag"]}
+    )
+    assert widened.status_code == 200, widened.text
+
+    changed = client.patch(
+        f"/v1/targets/{target['id']}", json={"target_value": 50}, headers={"If-Match": '"1"'}
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["target_value"] == "50"

@@ -147,18 +147,20 @@ class AnswerCache:
 
     def keep(self, key: bytes, version: int, months: tuple[Month, ...], answer: dict[str, Any]) -> None:
         """Keeps a query's answer, computed from data at least as new as `version`."""
-        size = _approximate_size(answer) + 48 * len(months)
+        size = _approximate_size(answer) + 80 * len(months)
         if size <= self._query_capacity // _LARGEST_SHARE:
             self._queries[key] = _Kept(version, months, answer, size)
 
 
 def _approximate_size(answer: dict[str, Any]) -> int:
-    """Bytes an answer holds in memory, roughly: a bucket or group is a small dict of decimal
-    strings (about 500 bytes), a week's value or a compact day one string per column."""
+    """Bytes an answer holds in memory, roughly: a bucket is a small dict of decimal strings
+    (about 500 bytes), a group one with its key too (about 750), a week's value or a compact
+    day one string per column."""
     size = 1_000
-    for name in ("series", "groups"):
-        if answer.get(name):
-            size += 500 * len(answer[name])
+    if answer.get("series"):
+        size += 500 * len(answer["series"])
+    if answer.get("groups"):
+        size += 750 * len(answer["groups"])
     if answer.get("series_compact"):
         size += 180 * len(answer["series_compact"]["values"])
     if answer.get("profile"):

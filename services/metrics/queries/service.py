@@ -83,19 +83,22 @@ def decimal_text(value: Decimal | None) -> str | None:
 Spans = tuple[tuple[date, date], ...]
 
 
-@lru_cache(maxsize=1024)
 def buckets(start: date, end: date, bucket: Bucket) -> Spans:
-    """Every bucket touching [start, end], clipped to it; weeks are ISO weeks starting Monday.
-    (A dashboard's queries share their dates: the spans are computed once.)"""
+    """Every bucket touching [start, end], clipped to it; weeks are ISO weeks starting Monday."""
     if bucket == Bucket.DAY:
         first = start.toordinal()
         return tuple((day, day) for day in map(date.fromordinal, range(first, end.toordinal() + 1)))
+    return _longer_buckets(start, end, bucket)
+
+
+# A dashboard's queries share their dates: their spans are computed once. (At most 530 weeks
+# of 10 years per entry; day spans, up to 3,700 per query, are not kept.)
+@lru_cache(maxsize=128)
+def _longer_buckets(start: date, end: date, bucket: Bucket) -> Spans:
     out: list[tuple[date, date]] = []
     cursor = start
     while cursor <= end:
-        if bucket == Bucket.DAY:
-            last = cursor
-        elif bucket == Bucket.WEEK:
+        if bucket == Bucket.WEEK:
             last = cursor + timedelta(days=6 - cursor.weekday())
         elif bucket == Bucket.MONTH:
             following = date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
@@ -110,7 +113,7 @@ def buckets(start: date, end: date, bucket: Bucket) -> Spans:
     return tuple(out)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=128)
 def seven_day_runs(start: date, end: date) -> Spans:
     """Runs of seven days counted from `start`, the last one clipped to `end`."""
     return tuple(
@@ -685,13 +688,16 @@ async def run_queries(
     principal.require(Permission.READ)
     if len({q.id for q in queries}) != len(queries):
         raise Problem(422, "duplicate_query_id", "Every query of a batch needs its own id.")
-    runner = QueryRunner(await load_catalogue(session))
     if cache is None or not cache.enabled:
+        runner = QueryRunner(await load_catalogue(session))
         for query in queries:
             runner.plan(query)
         return await runner.run(session)
+    # The version first: the catalogue and the rollups read after it are at least as new, so
+    # an answer kept under it is never older than it says.
     if version is None:
         version = await cache.version(session)
+    runner = QueryRunner(await load_catalogue(session))
     computed: list[tuple[int, bytes, tuple[Month, ...]]] = []
     for index, query in enumerate(queries):
         key = cache.query_key(query)

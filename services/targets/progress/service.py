@@ -13,10 +13,10 @@ import asyncio
 import dataclasses
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from cachetools import LRUCache
 from sqlalchemy import select
@@ -27,7 +27,7 @@ from services.targets.metrics_client import MetricsClient
 from services.targets.plans.models import Plan
 from services.targets.progress.schemas import HistoryDay, HistoryOut, ProgressOut
 from services.targets.targets.models import Target
-from services.targets.targets.service import get_target
+from services.targets.targets.service import current_definition, get_target
 from shared.decomposition import natural_places
 from shared.errors import Problem
 from shared.periods import Period, parse_period, zone
@@ -42,6 +42,9 @@ from shared.progress import (
     running_actuals,
     shifted_back_a_year,
 )
+
+A = TypeVar("A")
+B = TypeVar("B")
 
 
 def today_in(tz: str) -> date:
@@ -190,20 +193,6 @@ def daily_profile_of(result: dict[str, Any] | None, additive: bool) -> SeasonalP
     return SeasonalProfile.of_columns(days, values, numerators, denominators, additive, weeks)
 
 
-# The definition fields read from the catalogue as it is now rather than as the target was
-# committed with.
-LIVE_FIELDS = ("aggregation", "min_denominator", "expected_frequency_hours", "value_min", "value_max")
-
-
-def current_definition(target: Target, catalogue: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The target's metric definition with the catalogue's current measuring and watching
-    fields (the snapshot's when the metric is no longer in the catalogue)."""
-    live = catalogue.get(target.metric)
-    if live is None:
-        return target.metric_definition
-    return {**target.metric_definition, **{name: live.get(name) for name in LIVE_FIELDS}}
-
-
 def progress_input(
     target: Target,
     definition: dict[str, Any],
@@ -259,11 +248,9 @@ async def progress_of(
     plans = {p.id: p for p in (await session.execute(select(Plan).where(Plan.id.in_(plan_ids)))).scalars()}
     dates = {t.id: as_of or today_in(plans[t.plan_id].timezone) for t in targets}
     queries = [q for t in targets for q in _queries(t, dates[t.id])]
-    if not targets:
-        return []
-    results, catalogue = await asyncio.gather(
-        metrics.query(queries) if queries else _nothing(), metrics.catalogue()
-    )
+    # Targets not started yet need nothing from the metrics service (their definitions as
+    # committed serve).
+    results, catalogue = await _both(metrics.query(queries), metrics.catalogue()) if queries else ({}, {})
     now = datetime.now(UTC)
     out = []
     for target in targets:
@@ -276,8 +263,14 @@ async def progress_of(
     return out
 
 
-async def _nothing() -> dict[str, dict[str, Any]]:
-    return {}
+async def _both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
+    """Both answers, asked at once; the first failure is raised once both have finished (no
+    call is left running)."""
+    one, two = await asyncio.gather(first, second, return_exceptions=True)
+    for outcome in (one, two):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return cast(A, one), cast(B, two)
 
 
 async def progress_of_one(
@@ -327,7 +320,7 @@ async def history(
         return HistoryOut(target_id=target.id, as_of=as_of, expected_method="linear", days=[])
     last_year = Period(target.starts_on, target.ends_on).shift_years(-1)
     upto = min(as_of, target.ends_on)
-    results, catalogue = await asyncio.gather(
+    results, catalogue = await _both(
         metrics.query(
             [
                 {

@@ -107,10 +107,12 @@ async def update_target(
     session: Session,
     if_match: IfMatch,
     response: Response,
+    metrics: Metrics,
 ) -> TargetOut:
     """Changes name, value (absolute) or growth_pct (growth, from the frozen baseline),
-    department, weight, status or initiatives. Without If-Match → 428; stale → 412."""
-    await service.update_target(session, principal, target_id, body, if_match)
+    department, weight, status or initiatives. Without If-Match → 428; stale → 412. A new
+    value is checked against the metric's possible range as the catalogue has it now."""
+    await service.update_target(session, principal, target_id, body, if_match, metrics)
     _, out = await service.read_target(session, target_id)
     set_etag(response, out.version)
     return out

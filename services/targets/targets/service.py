@@ -257,6 +257,21 @@ def definition_snapshot(definition: dict[str, Any]) -> dict[str, Any]:
     return {name: definition.get(name) for name in DEFINITION_FIELDS}
 
 
+# What a target keeps as it was committed with: its value, direction, additivity and unit (the
+# snapshot above). How its metric is measured and watched is read from the catalogue as it is
+# now, so an edit of the metric applies to every target on it.
+LIVE_FIELDS = ("aggregation", "min_denominator", "expected_frequency_hours", "value_min", "value_max")
+
+
+def current_definition(target: Target, catalogue: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The target's metric definition with the catalogue's current measuring and watching
+    fields (the snapshot's when the metric is not in `catalogue`)."""
+    live = catalogue.get(target.metric)
+    if live is None:
+        return target.metric_definition
+    return {**target.metric_definition, **{name: live.get(name) for name in LIVE_FIELDS}}
+
+
 async def read_baseline(
     metrics: MetricsClient, metric: str, period: Period, scope: dict[str, str | None]
 ) -> Decimal:
@@ -405,6 +420,7 @@ async def update_target(
     target_id: uuid.UUID,
     body: TargetUpdate,
     if_match: int | None,
+    metrics: MetricsClient,
 ) -> Target:
     target = await get_target(session, target_id, for_update=True)
     check_version(if_match, target.version)
@@ -412,20 +428,22 @@ async def update_target(
     require_open_plan(plan)
     before = audited(target) | {"initiative_ids": await current_initiatives(session, target.id)}
     changes = body.model_dump(exclude_unset=True)
+    definition = target.metric_definition
+    if changes.get("target_value") is not None or changes.get("growth_pct") is not None:
+        # A new value is checked against the metric's possible range as it is now.
+        definition = current_definition(target, {target.metric: await metrics.definition(target.metric)})
     if "target_value" in changes and changes["target_value"] is not None:
         if target.kind == "growth":
             raise Problem(
                 422, "value_is_derived", "A growth target's value follows from growth_pct; change that."
             )
-        check_range(target.metric_definition, changes["target_value"])
+        check_range(definition, changes["target_value"])
         target.target_value = changes["target_value"]
     if "growth_pct" in changes and changes["growth_pct"] is not None:
         if target.kind != "growth" or target.baseline_value is None:
             raise Problem(422, "value_is_derived", "Only a growth target has a growth_pct.")
-        value = quantize_for(
-            target.metric_definition, target.baseline_value * (1 + changes["growth_pct"] / 100)
-        )
-        check_range(target.metric_definition, value)
+        value = quantize_for(definition, target.baseline_value * (1 + changes["growth_pct"] / 100))
+        check_range(definition, value)
         target.growth_pct, target.target_value = changes["growth_pct"], value
     if "department" in changes:
         await check_departments(session, [changes["department"]])
