@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import operator
 import uuid
 from collections.abc import Awaitable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -162,22 +163,28 @@ _DECIMAL_FIELDS = tuple(
     for f in dataclasses.fields(ProgressInput)
     if "Decimal" in str(f.type) and "Sequence" not in str(f.type)
 )
+# Every input field but the moment of asking, read at once (cheaper than a copy of the input).
+_TIMELESS_FIELDS = operator.attrgetter(
+    *(f.name for f in dataclasses.fields(ProgressInput) if f.name != "stale_reference")
+)
+_DECIMAL_TEXTS = operator.attrgetter(*_DECIMAL_FIELDS)
+assert len(_DECIMAL_FIELDS) > 1  # so the getter answers a tuple
 _progress_memo: LRUCache[tuple[Any, ...], Progress] = LRUCache(maxsize=4096)
 
 
 def compute_remembered(inp: ProgressInput) -> Progress:
     """`compute(inp)`, remembered for inputs equal to the digit. Only staleness depends on
     the moment of asking (`stale_reference`): it is judged afresh, the rest remembered."""
-    timeless = dataclasses.replace(inp, stale_reference=None)
     last = inp.last_event_at.isoformat() if inp.last_event_at is not None else None
     try:
-        key = (timeless, last, *(str(getattr(inp, name)) for name in _DECIMAL_FIELDS))
+        key = (_TIMELESS_FIELDS(inp), last, *map(str, _DECIMAL_TEXTS(inp)))
         progress = _progress_memo.get(key)
     except TypeError:  # an input that cannot be a key (days given as a list): not remembered
         return compute(inp)
     if progress is None:
-        progress = _progress_memo[key] = compute(timeless)
-    return dataclasses.replace(progress, stale=is_stale(inp))
+        progress = _progress_memo[key] = compute(dataclasses.replace(inp, stale_reference=None))
+    stale = is_stale(inp)
+    return progress if progress.stale is stale else dataclasses.replace(progress, stale=stale)
 
 
 def daily_profile_of(result: dict[str, Any] | None, additive: bool) -> SeasonalProfile:
