@@ -107,6 +107,26 @@ def test_a_rate_target_is_attributed_by_each_childs_volume_weighted_rate_gap(wor
     assert item["attribution"]["drivers"] is None
 
 
+def test_a_rate_target_decomposed_by_a_dimension_is_still_attributed_along_it(
+    world: dict[str, Any],
+) -> None:
+    s, conversion = world["s"], world["conversion"]
+    ok(
+        s.targets_api().post(
+            f"/v1/targets/{conversion['id']}/decompose",
+            json={"by": "category", "values": [world["a"], world["b"]], "weights": "even"},
+        ),
+        201,
+    )
+    # Rates are not added up across children: the gap along the split is the volume-weighted
+    # one, exactly as for a rate that was never decomposed.
+    item = item_of(s.snapshot(world["review"]["id"]), conversion["id"])
+    assert item["attribution"]["methods"]["category"] == "rate_by_volume"
+    category = parts_by_value(item, "category")
+    assert abs(Decimal(category[world["a"]]["variance"]) - Decimal(-20) / 9000) < Decimal("0.000002")
+    assert dec_sum([p["variance"] for p in category.values()]) == Decimal(item["variance"])
+
+
 def test_the_scorecard_weighs_attainment_by_evaluation_dimension(world: dict[str, Any]) -> None:
     review = world["s"].snapshot(world["review"]["id"])
     gmv = Decimal(item_of(review, world["gmv"]["id"])["attainment"])

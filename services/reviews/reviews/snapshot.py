@@ -117,7 +117,6 @@ def plan_queries(targets: Sequence[Json], catalogue: Mapping[str, Json], as_of: 
     """The metrics queries one snapshot needs, all sent in ONE /v1/query batch:
     per target and dimension this year's (and, for the last-year mix, last year's) grouped
     values; for GMV targets this year's and last year's UV, orders and GMV."""
-    by_id = {str(t["id"]): t for t in targets}
     queries: list[Json] = []
     for target in targets:
         tid = str(target["id"])
@@ -128,10 +127,10 @@ def plan_queries(targets: Sequence[Json], catalogue: Mapping[str, Json], as_of: 
         additive, derived = _is_additive(definition), _is_derived(definition)
         if not (additive or derived):
             continue
-        split = dimension_children(target, by_id)
+        # The dimension a target was decomposed by is grouped too: a rate's children are not
+        # added up, and an additive target's children may lack a planned value or an actual;
+        # either way the gap along it is attributed from the grouped values.
         for dimension in free_dimensions(target, definition):
-            if split and split[0] == dimension:
-                continue
             base = {"metric": target["metric"], "filters": _filters(target), "group_by": [dimension]}
             queries.append(
                 base
