@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from decimal import Decimal
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -24,14 +25,27 @@ def asyncpg_dsn(url: str) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _plain_numerics(dbapi_connection: Any, _record: Any) -> None:
+    """`numeric` read in PostgreSQL's text form: asyncpg's binary reading gives 400000 as
+    Decimal('4.0E+5'), which every answer would then spell that way. The text form is the
+    plain one ('400000', '0.00010'), exact all the same."""
+    dbapi_connection.run_async(
+        lambda connection: connection.set_type_codec(
+            "numeric", schema="pg_catalog", encoder=str, decoder=Decimal, format="text"
+        )
+    )
+
+
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
         connect_args={"server_settings": {"application_name": "pacer"}},
     )
+    event.listen(engine.sync_engine, "connect", _plain_numerics)
+    return engine
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

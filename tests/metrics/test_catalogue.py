@@ -224,3 +224,21 @@ def test_an_edit_bumps_the_version_and_a_stale_if_match_is_refused(api: Api, uni
     )
     assert stale.status_code == 412
     assert client.get(f"/v1/metrics/edit_{unique}").json()["name"] == "Edit"
+
+
+def test_a_round_minimum_denominator_is_answered_in_plain_digits(api: Api, unique: str) -> None:
+    planner = api.client("metrics", role="planner")
+    key = f"plain_{unique}"
+    created = planner.post(
+        "/v1/metrics",
+        json={"key": key, "name": "Plain", "unit": "ratio", "kind": "derived", "formula": "orders / uv"},
+    )
+    assert created.status_code == 201, created.text
+    changed = planner.patch(
+        f"/v1/metrics/{key}",
+        json={"min_denominator": "100000"},
+        headers={"If-Match": created.headers["ETag"]},
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["min_denominator"] == "100000"
+    assert planner.get(f"/v1/metrics/{key}").json()["min_denominator"] == "100000"

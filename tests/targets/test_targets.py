@@ -216,3 +216,16 @@ def test_a_new_value_is_checked_against_the_metrics_range_as_the_catalogue_has_i
     )
     assert changed.status_code == 200, changed.text
     assert changed.json()["target_value"] == "50"
+
+
+def test_round_values_are_answered_in_plain_digits_never_in_exponent_notation(
+    api: Api, plan: dict[str, Any]
+) -> None:
+    # PostgreSQL stores 400000 as one base-10000 digit and a weight; read back it must stay 400000.
+    target = create_target(api, plan["id"], metric="gmv", period="2025Q2", target_value="400000")
+    client = api.client("targets")
+    assert client.get(f"/v1/targets/{target['id']}").json()["target_value"] == "400000"
+    listed = client.get(f"/v1/plans/{plan['id']}/targets").json()["items"]
+    assert [t["target_value"] for t in listed] == ["400000"]
+    progress = client.get(f"/v1/targets/{target['id']}/progress", params={"as_of": "2025-05-01"}).json()
+    assert progress["target_value"] == "400000"
