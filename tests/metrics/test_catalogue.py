@@ -242,3 +242,24 @@ def test_a_round_minimum_denominator_is_answered_in_plain_digits(api: Api, uniqu
     assert changed.status_code == 200, changed.text
     assert changed.json()["min_denominator"] == "100000"
     assert planner.get(f"/v1/metrics/{key}").json()["min_denominator"] == "100000"
+
+
+def test_a_bound_beyond_what_events_may_carry_is_refused_and_nothing_changes(api: Api, unique: str) -> None:
+    planner = api.client("metrics", role="planner")
+    key = f"bound_{unique}"
+    created = planner.post(
+        "/v1/metrics", json={"key": key, "name": "Bound", "unit": "count", "value_max": "10"}
+    )
+    assert created.status_code == 201, created.text
+
+    refused = planner.patch(
+        f"/v1/metrics/{key}", json={"value_max": "1e400"}, headers={"If-Match": created.headers["ETag"]}
+    )
+
+    assert (refused.status_code, refused.json()["code"], refused.json()["field"]) == (
+        422,
+        "invalid_value",
+        "value_max",
+    )
+    after = planner.get(f"/v1/metrics/{key}").json()
+    assert (after["value_max"], after["version"]) == ("10", created.json()["version"])

@@ -18,6 +18,7 @@ from services.metrics.catalogue.schemas import (
     MetricDefinition,
     MetricUpdate,
 )
+from services.metrics.events.parsing import within_supported_range
 from shared import audit
 from shared.auth import Permission, Principal
 from shared.errors import Problem, not_found
@@ -100,6 +101,16 @@ def _check_formula(catalogue: Catalogue, key: str, kind: Kind, formula: str | No
 
 
 def _check_range(values: Mapping[str, Any]) -> None:
+    for name in ("min_denominator", "value_min", "value_max"):
+        given = values.get(name)
+        if given is not None and not within_supported_range(given):
+            raise Problem(
+                422,
+                "invalid_value",
+                f"{name} is out of the supported range or precision (exponent within ±30, "
+                "at most 64 characters), as events' values are.",
+                field=name,
+            )
     low, high = values.get("value_min"), values.get("value_max")
     if low is not None and high is not None and low > high:
         raise Problem(422, "invalid_range", "value_min is greater than value_max.")

@@ -137,12 +137,17 @@ def parse_value(raw: Any) -> Decimal:
         raise _Reject("invalid_value", "value must be a decimal number or a string holding one.")
     if not value.is_finite():
         raise _Reject("invalid_value", "value must be finite (not NaN or infinite).")
-    if value and (
-        not -MAX_VALUE_EXPONENT <= value.adjusted() <= MAX_VALUE_EXPONENT
-        or len(str(value)) > MAX_VALUE_CHARACTERS
-    ):
+    if not within_supported_range(value):
         raise _Reject("invalid_value", "value is out of the supported range or precision.")
     return value
+
+
+def within_supported_range(value: Decimal) -> bool:
+    """Whether a finite value is one Pacer stores: exponent within ±30, at most 64 characters."""
+    return not value or (
+        -MAX_VALUE_EXPONENT <= value.adjusted() <= MAX_VALUE_EXPONENT
+        and len(str(value)) <= MAX_VALUE_CHARACTERS
+    )
 
 
 def parse_timestamp(raw: Any) -> datetime:
