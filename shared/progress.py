@@ -31,7 +31,8 @@ Definitions (T = target value, A = actual to date, s = expected share of the per
   aggregation of its days) — the metrics service computes them (a query's `profile`). Early
   in the period (small s) the band is wide; it closes to the forecast itself at the end. An
   additive band never goes below what is already booked; a rate band stays inside the
-  metric's possible range.
+  metric's possible range, yet always holds the forecast (should the measured rate itself lie
+  outside that range).
 - health: NOT_STARTED before the period starts or while there is no data; INSUFFICIENT_DATA for
   a rate whose denominator is below the metric's minimum; after the period has ended (as-of on
   or after its last day) ACHIEVED when the actual meets the target, else MISSED; before that
@@ -527,8 +528,14 @@ def _rate(
     else:
         delta = abs(actual) * half_width
         low, high = actual - delta, actual + delta
-    low_in_range = _clamp(low, inp.value_min, inp.value_max)
-    high_in_range = _clamp(high, inp.value_min, inp.value_max)
+    # Inside the metric's possible range; yet always around the forecast, should the measured
+    # rate itself lie outside a range edited since.
+    clamped_low, clamped_high = (
+        _clamp(low, inp.value_min, inp.value_max),
+        _clamp(high, inp.value_min, inp.value_max),
+    )
+    assert clamped_low is not None and clamped_high is not None
+    low_in_range, high_in_range = min(clamped_low, actual), max(clamped_high, actual)
     insufficient = (
         inp.min_denominator is not None
         and inp.denominator is not None

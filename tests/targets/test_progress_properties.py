@@ -160,3 +160,30 @@ def test_progress_of_actuals_far_past_28_digits_is_computed_not_refused(exponent
     )
     assert result.actual == Decimal("1" + "0" * exponent + ".01")
     assert result.health == Health.ON_TRACK
+
+
+rates = st.decimals(min_value=0, max_value=1, places=4, allow_nan=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rate=rates, target=rates, low=rates, high=rates, day=st.integers(min_value=0, max_value=89))
+def test_a_rate_band_holds_its_forecast_and_stays_in_range_where_the_rate_does(
+    rate: Decimal, target: Decimal, low: Decimal, high: Decimal, day: int
+) -> None:
+    value_min, value_max = min(low, high), max(low, high)
+    inp = ProgressInput(
+        target,
+        START,
+        END,
+        START + timedelta(days=day),
+        additive=False,
+        actual=rate,
+        value_min=value_min,
+        value_max=value_max,
+    )
+    result = compute(inp)
+    places = Decimal(1).scaleb(-6)
+    assert result.forecast_low <= result.forecast <= result.forecast_high  # type: ignore[operator]
+    # Never beyond the range, unless the measured rate itself is (a range edited since).
+    assert result.forecast_low >= min(value_min, rate).quantize(places)  # type: ignore[operator]
+    assert result.forecast_high <= max(value_max, rate).quantize(places)  # type: ignore[operator]
