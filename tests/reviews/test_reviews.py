@@ -138,6 +138,29 @@ def test_an_action_item_follows_a_finding_of_its_review(scenario: Scenario, revi
     )
 
 
+def test_a_finding_or_action_item_of_an_unknown_department_is_refused_and_nothing_is_stored(
+    scenario: Scenario,
+    review: dict,  # type: ignore[type-arg]
+) -> None:
+    api, rid = scenario.reviews_api(), review["id"]
+    problem(
+        api.post(f"/v1/reviews/{rid}/findings", json={"kind": "cause", "text": "x", "department": "nope"}),
+        422,
+        "unknown_department",
+    )
+    # Refused when written down, not later when the action item is promoted to a task.
+    problem(
+        api.post(
+            f"/v1/reviews/{rid}/action-items",
+            json={"title": "x", "department": "nope", "due_on": "2025-08-31"},
+        ),
+        422,
+        "unknown_department",
+    )
+    stored = ok(api.get(f"/v1/reviews/{rid}"))
+    assert (stored["findings"], stored["action_items"]) == ([], [])
+
+
 def test_an_unknown_review_is_not_found(api: Api) -> None:
     problem(api.client("reviews").get(f"/v1/reviews/{uuid.uuid4()}"), 404, "review_not_found")
 

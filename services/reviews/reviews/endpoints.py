@@ -121,11 +121,16 @@ async def drift(review_id: uuid.UUID, principal: Reader, session: Session, upstr
     responses=problem_responses(404, 409),
 )
 async def add_finding(
-    review_id: uuid.UUID, body: FindingCreate, principal: FindingWriter, session: Session
+    review_id: uuid.UUID,
+    body: FindingCreate,
+    principal: FindingWriter,
+    session: Session,
+    upstream: Downstream,
 ) -> FindingOut:
     """A cause, success or lesson, about some of the snapshot's targets. Members may record
-    findings for their own department only."""
-    return await service.add_finding(session, principal, review_id, body)
+    findings for their own department only; the department must exist (422
+    `unknown_department`)."""
+    return await service.add_finding(session, principal, upstream, review_id, body)
 
 
 @router.get(
@@ -149,11 +154,15 @@ async def list_findings(
     responses=problem_responses(404, 409),
 )
 async def add_action_item(
-    review_id: uuid.UUID, body: ActionItemCreate, principal: ReviewWriter, session: Session
+    review_id: uuid.UUID,
+    body: ActionItemCreate,
+    principal: ReviewWriter,
+    session: Session,
+    upstream: Downstream,
 ) -> ActionItemOut:
-    """What to do next quarter, with an owning department and due date, optionally following a
-    finding of the same review."""
-    return await service.add_action_item(session, principal, review_id, body)
+    """What to do next quarter, with an owning department (one that exists: 422
+    `unknown_department`) and due date, optionally following a finding of the same review."""
+    return await service.add_action_item(session, principal, upstream, review_id, body)
 
 
 @router.get(

@@ -320,9 +320,10 @@ async def drift(
 
 
 async def add_finding(
-    session: AsyncSession, principal: Principal, review_id: uuid.UUID, body: FindingCreate
+    session: AsyncSession, principal: Principal, upstream: Upstream, review_id: uuid.UUID, body: FindingCreate
 ) -> FindingOut:
     principal.require_department(body.department)
+    await upstream.require_department(body.department)
     review = await _load(session, review_id, lock=True)
     _require_draft(review)
     if review.snapshot is not None:
@@ -371,8 +372,13 @@ async def list_findings(
 
 
 async def add_action_item(
-    session: AsyncSession, principal: Principal, review_id: uuid.UUID, body: ActionItemCreate
+    session: AsyncSession,
+    principal: Principal,
+    upstream: Upstream,
+    review_id: uuid.UUID,
+    body: ActionItemCreate,
 ) -> ActionItemOut:
+    await upstream.require_department(body.department)
     review = await _load(session, review_id, lock=True)
     _require_draft(review)
     if (

@@ -54,6 +54,19 @@ class Upstream:
         rows = await self.metrics.get_all("/v1/metrics", authorization=self.authorization)
         return {row["key"]: row for row in rows}
 
+    async def require_department(self, department: str | None) -> None:
+        """A department must be one the targets service knows (422 `unknown_department`)."""
+        if department is None:
+            return
+        known = {
+            row["key"]
+            for row in await self.targets.get_all("/v1/departments", authorization=self.authorization)
+        }
+        if department not in known:
+            raise Problem(
+                422, "unknown_department", f"Unknown department '{department}'.", departments=[department]
+            )
+
     async def query(self, queries: list[Json]) -> dict[str, Json]:
         return await self.metrics.query_metrics(queries, authorization=self.authorization)
 
