@@ -88,18 +88,25 @@ async def check_request(request: Request, settings: Settings) -> str | None:
             "UNSUPPORTED_MEDIA_TYPE",
             "GraphQL requests must be sent as application/json.",
         )
-    if _is_batch(await request.body()):
-        raise GatewayRefusal(400, "BATCH_NOT_ALLOWED", "Send one operation per request, not a JSON array.")
+    _check_body(await request.body())
     return _authorization(request, settings)
 
 
-def _is_batch(body: bytes) -> bool:
-    if not body.lstrip().startswith(b"["):
-        return False
+def _check_body(body: bytes) -> None:
+    """One operation as a JSON object: `query` a string, `variables` an object, `operationName`
+    a string (the last two optional) — refused in the GraphQL shape otherwise."""
     try:
-        return isinstance(json.loads(body), list)
-    except ValueError:
-        return False  # malformed JSON: the GraphQL view answers it
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        raise GatewayRefusal(400, "BAD_REQUEST", "The request body is not valid JSON.") from None
+    if isinstance(payload, list):
+        raise GatewayRefusal(400, "BATCH_NOT_ALLOWED", "Send one operation per request, not a JSON array.")
+    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        raise GatewayRefusal(400, "BAD_REQUEST", 'The body must be a JSON object with a "query" string.')
+    if payload.get("variables") is not None and not isinstance(payload["variables"], dict):
+        raise GatewayRefusal(400, "BAD_REQUEST", '"variables" must be a JSON object.')
+    if payload.get("operationName") is not None and not isinstance(payload["operationName"], str):
+        raise GatewayRefusal(400, "BAD_REQUEST", '"operationName" must be a string.')
 
 
 def _authorization(request: Request, settings: Settings) -> str:

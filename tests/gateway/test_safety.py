@@ -66,6 +66,29 @@ def test_a_json_array_of_operations_is_refused(api: Api) -> None:
     assert error_codes(response.json()) == ["BATCH_NOT_ALLOWED"]
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b'"just a string"',
+        b'{"variables": {}}',
+        b'{"query": 1}',
+        b'{"query": "{ plans { items { id } } }", "variables": [1]}',
+        b'{"query": "{ plans { items { id } } }", "operationName": 5}',
+    ],
+)
+def test_a_body_that_is_not_one_graphql_operation_is_answered_in_the_graphql_shape(
+    api: Api, body: bytes
+) -> None:
+    response = api.client("gateway").post(
+        "/graphql", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/json")
+    assert "data" not in response.json()
+    assert error_codes(response.json()) == ["BAD_REQUEST"]
+
+
 def test_a_mutation_over_get_is_refused_and_changes_nothing(api: Api, unique: str) -> None:
     mutation = (
         f'mutation {{ createPlan(input: {{code: "get-{unique}", name: "x", fiscalYear: 2025}}) {{ id }} }}'
