@@ -96,7 +96,8 @@ Before and after:
   months they read changes (migration 0007), so a day's push no longer recomputes last year's
   profiles; bucket spans computed once per batch. Before and after, this benchmark against
   the previous commit and this one, 30 runs each: after a day's push p50 327 → 208–214 ms,
-  p95 397 → 252 ms, CPU per dashboard metrics 137 → 69 ms, PostgreSQL 146 → 57 ms (gateway
+  p95 397 → 252 ms (the final code of that day, 50 runs: p50 197 ms, p95 217 ms), CPU per
+  dashboard metrics 137 → 60–69 ms, PostgreSQL 146 → 54–57 ms (gateway
   and targets unchanged at about 90 and 55 ms); asked again unchanged (p50 122–137 ms, p95
   143–171 ms for both commits on this shared machine). The metrics batch behind progress
   after a day's push, alone: 170–177 ms computed in full, 40 ms with the profiles kept.
