@@ -11,12 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from shared.db import create_engine, create_sessionmaker
-from shared.errors import PROBLEM_JSON, install_problem_handlers, problem_response
+from shared.errors import PROBLEM_JSON, Problem, install_problem_handlers, problem_response
 from shared.logging import configure_logging
 from shared.middleware import BodySizeLimitMiddleware, NulCharacterMiddleware, RequestContextMiddleware
 from shared.settings import Settings, get_settings
@@ -46,11 +47,34 @@ def _holds_nul(value: Any) -> bool:
     return False
 
 
+def _query_parameters(dependant: Dependant) -> frozenset[str]:
+    names: set[str] = set()
+    pending = [dependant]
+    while pending:
+        current = pending.pop()
+        names.update(param.alias for param in current.query_params)
+        pending.extend(current.dependencies)
+    return frozenset(names)
+
+
 class DecimalRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        # The query parameters the route declares, its dependencies' included. Any other is
+        # refused: a misspelt filter (`?categroy=beauty`) would otherwise be ignored and an
+        # unfiltered number read as a filtered one.
+        known = _query_parameters(self.dependant)
 
         async def decimal_handler(request: Request) -> Response:
+            unknown = sorted(set(request.query_params) - known)
+            if unknown:
+                raise Problem(
+                    422,
+                    "unknown_parameter",
+                    f"Unknown query parameter(s): {', '.join(unknown)}.",
+                    parameters=unknown,
+                    known=sorted(known),
+                )
             return await handler(DecimalJSONRequest(request.scope, request.receive))
 
         return decimal_handler

@@ -61,3 +61,17 @@ def test_a_problem_carries_the_request_id_to_quote(api: Api) -> None:
     response = api.client("targets").get("/v1/no-such-thing", headers={"x-request-id": "quote-me-123"})
     assert response.json()["request_id"] == "quote-me-123"
     assert response.headers["x-request-id"] == "quote-me-123"
+
+
+def test_a_misspelt_query_parameter_is_refused_not_ignored(api: Api) -> None:
+    # Ignored, `categroy` would answer the unfiltered total as if it were beauty's.
+    response = api.client("metrics").get(
+        "/v1/metrics/gmv/value", params={"start": "2025-01-01", "end": "2025-01-31", "categroy": "beauty"}
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert (body["code"], body["parameters"]) == ("unknown_parameter", ["categroy"])
+    assert "category" in body["known"]
+    # Declared parameters of a route's dependencies (paging) are known.
+    assert api.client("targets").get("/v1/plans", params={"limit": 1}).status_code == 200
