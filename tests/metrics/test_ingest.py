@@ -94,6 +94,28 @@ def test_a_csv_batch_is_stored_like_json(ingest: httpx.Client, reader: httpx.Cli
     ]
 
 
+def test_a_csv_row_with_text_beyond_the_header_is_rejected_not_shifted(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"home-{unique}"
+    body = (
+        "event_id,metric,value,occurred_at,category,channel,region,source\n"
+        # An unquoted comma: "home, garden" would put " garden" in the channel column.
+        f"{unique}-a,gmv,10,2025-04-01T09:00:00+08:00,{category}, garden,app,east,erp\n"
+        # A trailing comma leaves a blank cell: harmless.
+        f"{unique}-b,gmv,5,2025-04-01T09:00:00+08:00,{category},app,east,erp,\n"
+    )
+    response = ingest.post("/v1/events", content=body, headers={"Content-Type": "text/csv"})
+
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["accepted"] == 1
+    assert [(r["index"], r["event_id"], r["code"]) for r in answer["rejected"]] == [
+        (0, f"{unique}-a", "invalid_csv_row")
+    ]
+    assert gmv_of(reader, category) == "5"
+
+
 def test_a_csv_without_the_required_columns_is_refused(ingest: httpx.Client) -> None:
     response = ingest.post(
         "/v1/events", content="metric,value\ngmv,1\n", headers={"Content-Type": "text/csv"}

@@ -395,8 +395,19 @@ class CsvError(ValueError):
     pass
 
 
-def csv_items(body: bytes) -> list[dict[str, Any]]:
-    """Rows of a CSV push as items shaped like JSON events (dims gathered, blanks as absent)."""
+@dataclass(frozen=True, slots=True)
+class MisshapenRow:
+    """A CSV row with text beyond the header's columns: its cells cannot be trusted to be in
+    their columns (an unquoted comma shifts every cell after it)."""
+
+    event_id: str | None
+    detail: str
+
+
+def csv_items(body: bytes) -> list[dict[str, Any] | MisshapenRow]:
+    """Rows of a CSV push as items shaped like JSON events (dims gathered, blanks as absent);
+    a row with text in cells beyond the header as a `MisshapenRow` (blank extra cells, as a
+    trailing comma leaves, are ignored)."""
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -413,11 +424,20 @@ def csv_items(body: bytes) -> list[dict[str, Any]]:
     if unknown:
         raise CsvError(f"Unknown CSV column(s): {', '.join(unknown)}; expected {','.join(CSV_COLUMNS)}.")
     position = {name: i for i, name in enumerate(columns)}
-    items: list[dict[str, Any]] = []
+    items: list[dict[str, Any] | MisshapenRow] = []
     for record in reader:
         if not record or (len(record) == 1 and not record[0].strip()):
             continue
         cells = {name: (record[i].strip() if i < len(record) else "") for name, i in position.items()}
+        if any(cell.strip() for cell in record[len(columns) :]):
+            items.append(
+                MisshapenRow(
+                    cells.get("event_id") or None,
+                    f"The row has {len(record)} cells, the header {len(columns)} columns; quote a value "
+                    "that contains a comma.",
+                )
+            )
+            continue
         item: dict[str, Any] = {name: cells.get(name) or None for name in (*REQUIRED, "source")}
         item["dims"] = {d: cells[d] for d in DIMENSIONS if cells.get(d)}
         items.append(item)

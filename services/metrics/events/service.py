@@ -20,6 +20,7 @@ from services.metrics.events.parsing import (
     CsvError,
     InexactNumbers,
     MetricRules,
+    MisshapenRow,
     ParsedBatch,
     Rejection,
     csv_items,
@@ -82,6 +83,17 @@ def _holds_nul(value: Any) -> bool:
     return False
 
 
+def _screen_rows(items: list[Any]) -> dict[int, Rejection]:
+    """CSV rows with cells beyond the header are blanked (so validation rejects them) and
+    their rejection says why."""
+    out: dict[int, Rejection] = {}
+    for index, item in enumerate(items):
+        if isinstance(item, MisshapenRow):
+            out[index] = Rejection(index, item.event_id, "invalid_csv_row", item.detail)
+            items[index] = None
+    return out
+
+
 def _screen_nul(items: list[Any]) -> dict[int, Rejection]:
     """PostgreSQL text cannot hold NUL: such items are blanked (so validation rejects them) and
     their rejection says why."""
@@ -123,15 +135,15 @@ async def push_events(
         )
         for key, d in catalogue.definitions.items()
     }
-    nul_rejections = _screen_nul(items) if (b"\\u0000" in body or b"\x00" in body) else {}
+    screened = _screen_rows(items) | (_screen_nul(items) if (b"\\u0000" in body or b"\x00" in body) else {})
     try:
         parsed = validate_items(items, rules, settings.business_tz)
     except InexactNumbers:
         items = _items_from_body(body, content_type, settings.max_events_per_batch, exact=True)
-        nul_rejections = _screen_nul(items) if (b"\\u0000" in body or b"\x00" in body) else {}
+        screened = _screen_nul(items) if (b"\\u0000" in body or b"\x00" in body) else {}
         parsed = validate_items(items, rules, settings.business_tz, exact_numbers=True)
-    if nul_rejections:
-        parsed.rejected = [nul_rejections.get(r.index, r) for r in parsed.rejected]
+    if screened:
+        parsed.rejected = [screened.get(r.index, r) for r in parsed.rejected]
     await repository.ensure_partitions(engine, set(parsed.business_days))
 
     async def work() -> tuple[int, Any]:
