@@ -44,6 +44,28 @@ def test_a_plan_moves_from_draft_to_active_to_closed(api: Api, unique: str) -> N
     assert closed.json()["status"] == "closed"
 
 
+def test_a_closed_plan_is_read_only_its_thresholds_included(api: Api, unique: str) -> None:
+    plan = create_plan(api, unique, status="active")
+    client = api.client("targets")
+    closed = client.patch(f"/v1/plans/{plan['id']}", json={"status": "closed"}, headers={"If-Match": '"1"'})
+    assert closed.status_code == 200, closed.text
+
+    # New thresholds would recolour every target of a year already closed.
+    refused = client.patch(
+        f"/v1/plans/{plan['id']}",
+        json={"thresholds": {"on_track": "0.5", "at_risk": "0.1"}, "name": "renamed"},
+        headers={"If-Match": '"2"'},
+    )
+
+    problem(refused, 409, "plan_closed")
+    after = client.get(f"/v1/plans/{plan['id']}").json()
+    assert (after["version"], after["name"], after["thresholds"]) == (
+        2,
+        plan["name"],
+        closed.json()["thresholds"],
+    )
+
+
 def test_a_plan_cannot_go_back_from_active_to_draft(api: Api, unique: str) -> None:
     plan = create_plan(api, unique, status="active")
     response = api.client("targets").patch(

@@ -229,3 +229,26 @@ def test_round_values_are_answered_in_plain_digits_never_in_exponent_notation(
     assert [t["target_value"] for t in listed] == ["400000"]
     progress = client.get(f"/v1/targets/{target['id']}/progress", params={"as_of": "2025-05-01"}).json()
     assert progress["target_value"] == "400000"
+
+
+def test_a_deleted_target_leaves_no_task_linked_to_it(api: Api, plan: dict[str, Any]) -> None:
+    kept = create_target(api, plan["id"], metric="gmv", period="2025Q2", target_value=100)
+    doomed = create_target(api, plan["id"], metric="orders", period="2025Q2", target_value=10)
+    client = api.client("targets")
+    created = client.post(
+        f"/v1/plans/{plan['id']}/tasks",
+        json={
+            "title": "t",
+            "period": "2025Q2",
+            "department": "operations",
+            "target_ids": [kept["id"], doomed["id"]],
+        },
+    )
+    assert created.status_code == 201, created.text
+
+    assert client.delete(f"/v1/targets/{doomed['id']}").status_code == 204
+
+    task = client.get(f"/v1/tasks/{created.json()['id']}").json()
+    assert (task["target_ids"], task["version"]) == ([kept["id"]], created.json()["version"] + 1)
+    trail = client.get("/v1/audit", params={"entity_type": "task", "entity_id": task["id"]}).json()["items"]
+    assert sorted(entry["action"] for entry in trail) == ["create", "update"]

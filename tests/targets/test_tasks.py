@@ -156,6 +156,19 @@ def test_a_member_cannot_bulk_create_another_departments_tasks(api: Api, plan: d
     assert all_tasks(api, plan) == []
 
 
+def test_a_member_learns_nothing_of_another_departments_task_through_its_external_ref(
+    api: Api, plan: dict[str, Any]
+) -> None:
+    marketing = bulk(api, plan, [task("mk-1", department="marketing")]).json()["results"][0]["id"]
+
+    # A member of operations re-using the marketing task's reference, and one new row.
+    response = bulk(api, plan, [task("mk-1"), task("ops-new")], role="member")
+
+    problem(response, 403, "forbidden_department")
+    assert marketing not in response.text
+    assert [t["external_ref"] for t in all_tasks(api, plan)] == ["mk-1"]
+
+
 def test_a_tasks_scoped_api_key_may_bulk_create_tasks(api: Api, plan: dict[str, Any], unique: str) -> None:
     key = api.client("targets", role="admin").post(
         "/v1/api-keys", json={"name": f"script-{unique}", "scopes": ["tasks"]}

@@ -74,7 +74,8 @@ async def update_plan(
     response: Response,
 ) -> PlanOut:
     """Changes name, dates, time zone, thresholds or status. Status moves `draft → active →
-    closed` only (`illegal_status_transition`). Without If-Match → 428; stale → 412."""
+    closed` only (`illegal_status_transition`); a closed plan is read-only (409 `plan_closed`).
+    Without If-Match → 428; stale → 412."""
     plan = await service.update_plan(session, principal, plan_id, body, if_match)
     set_etag(response, plan.version)
     return service.to_out(plan)

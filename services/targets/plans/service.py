@@ -151,6 +151,7 @@ async def update_plan(
 ) -> Plan:
     plan = await get_plan(session, plan_id, for_update=True)
     check_version(if_match, plan.version)
+    was_closed = plan.status == "closed"
     before = snapshot(plan, AUDITED)
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     if changes.get("status") and changes["status"] != plan.status:
@@ -186,6 +187,9 @@ async def update_plan(
     if body.required_scope is not None:
         plan.required_scope = sorted(set(body.required_scope))
     after = snapshot(plan, AUDITED)
+    if after != before and was_closed:
+        # A closed year is read-only: new thresholds would recolour every target of it.
+        raise Problem(409, "plan_closed", f"Plan {plan.code} is closed; it is read-only.")
     if after != before:
         plan.version += 1
         plan.updated_at = utcnow()

@@ -165,6 +165,10 @@ async def bulk_create(
     inserted = await repository.insert_many(session, plan.id, fresh)
     skipped_refs = [r["external_ref"] for r in fresh if r["id"] not in inserted]
     existing = await repository.by_external_refs(session, plan.id, skipped_refs)
+    for stored in existing.values():
+        # A member is not answered about another department's task (its id, what differs); the
+        # rows this request inserted are not committed.
+        principal.require_department(stored.department)
 
     created_rows = [r for r in fresh if r["id"] in inserted]
     if created_rows:
