@@ -37,9 +37,23 @@ def problems_exit() -> Iterator[None]:
         typer.echo(f"refused: {exc}", err=True)
         for error in exc.body.get("errors") or []:
             if isinstance(error, dict):
-                where = f"row {error['index'] + 1}: " if "index" in error else ""
-                typer.echo(f"  {where}{error.get('code', '')} {error.get('detail', '')}", err=True)
+                typer.echo(f"  {_error_line(error)}", err=True)
         raise typer.Exit(1) from exc
+
+
+def _error_line(error: dict[str, Any]) -> str:
+    """One problem of a batch: a row's own code (`invalid_tasks`), or where the schema check
+    failed (`validation_error`: the location in the body, e.g. row 2's title)."""
+    if "loc" in error:
+        location = [part for part in error["loc"] if part != "body"]
+        rows = [i for i, part in enumerate(location) if str(part).isdigit()]
+        if rows:
+            index = rows[0]
+            field = ".".join(str(part) for part in location[index + 1 :]) or "the row"
+            return f"row {int(location[index]) + 1}: {field}: {error.get('msg', '')}"
+        return f"{'.'.join(str(part) for part in location)}: {error.get('msg', '')}"
+    where = f"row {error['index'] + 1}: " if "index" in error else ""
+    return f"{where}{error.get('code', '')} {error.get('detail', '')}"
 
 
 def _batches(rows: list[dict[str, str]], size: int) -> list[list[dict[str, str]]]:
@@ -61,7 +75,7 @@ def push_events(
     """Push a CSV of metric events in batches. Safe to re-run: events already stored count as
     duplicates. Exits non-zero when any event is rejected."""
     settings = get_settings()
-    with file.open(newline="") as handle:
+    with file.open(newline="", encoding="utf-8-sig") as handle:  # a spreadsheet's BOM is not a column
         reader = csv.DictReader(handle)
         columns = reader.fieldnames or []
         rows = list(reader)
@@ -107,7 +121,7 @@ def _read_tasks(file: Path) -> list[dict[str, Any]]:
         if not isinstance(tasks, list):
             raise typer.BadParameter("the YAML must be a list of tasks or {tasks: [...]}")
         return [dict(t) for t in tasks]
-    with file.open(newline="") as handle:
+    with file.open(newline="", encoding="utf-8-sig") as handle:  # a spreadsheet's BOM is not a column
         tasks = []
         for row in csv.DictReader(handle):
             task: dict[str, Any] = {k: v for k, v in row.items() if v not in (None, "")}

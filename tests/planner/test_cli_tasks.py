@@ -97,6 +97,34 @@ def test_an_invalid_row_refuses_the_import_and_names_the_row(api: Api, unique: s
     assert _tasks(api, plan["id"]) == []
 
 
+def test_a_row_failing_the_schema_is_named_with_its_field(api: Api, unique: str, tmp_path: Path) -> None:
+    plan = _plan(api, f"tasks-schema-{unique}")
+    path = tmp_path / "blank.csv"
+    path.write_text("external_ref,title,period,department\nS-1,Fine,2025Q2,tech\nS-2,,2025Q2,tech\n")
+
+    result = pacer(api, "tasks", "import", str(path), "--plan", plan["code"])
+
+    assert result.returncode == 1
+    assert "refused: validation_error" in result.stderr
+    assert "row 2: title:" in result.stderr
+    assert _tasks(api, plan["id"]) == []
+
+
+def test_a_csv_saved_with_a_byte_order_mark_imports_like_any_other(
+    api: Api, unique: str, tmp_path: Path
+) -> None:
+    plan = _plan(api, f"tasks-bom-{unique}")
+    path = tmp_path / "excel.csv"
+    path.write_bytes(
+        "\ufeffexternal_ref,title,period,department\nX-1,From a spreadsheet,2025Q2,tech\n".encode()
+    )
+
+    result = pacer(api, "tasks", "import", str(path), "--plan", plan["code"])
+
+    assert result.returncode == 0, result.stderr
+    assert [t["external_ref"] for t in _tasks(api, plan["id"])] == ["X-1"]
+
+
 def test_an_unknown_plan_code_exits_non_zero(api: Api, unique: str, tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text("external_ref,title,period,department\nX-1,Anything,2025Q2,tech\n")
