@@ -27,7 +27,7 @@ from services.targets.metrics_client import MetricsClient
 from services.targets.plans.models import Plan, utcnow
 from services.targets.targets.models import Target
 from services.targets.targets.schemas import Scope, TargetCreate, TargetOut, TargetUpdate, Tree
-from services.targets.tasks.models import Task
+from services.targets.tasks.service import unlink_targets
 from shared import audit
 from shared.auth import Principal
 from shared.decomposition import natural_places
@@ -499,34 +499,6 @@ async def delete_target(
             action="delete",
             before=audited(row),
         )
-    await _unlink_tasks(session, principal, plan.id, [row.id for row in doomed])
+    await unlink_targets(session, principal, plan.id, [row.id for row in doomed])
     await session.delete(target)
     await session.commit()
-
-
-async def _unlink_tasks(
-    session: AsyncSession, principal: Principal, plan_id: uuid.UUID, target_ids: list[uuid.UUID]
-) -> None:
-    """Tasks linked to deleted targets lose the links (a new version each, audited), as the
-    targets' initiatives do: no task names a target that is gone."""
-    linked = (
-        await session.execute(
-            select(Task).where(Task.plan_id == plan_id, Task.target_ids.overlap(target_ids)).with_for_update()
-        )
-    ).scalars()
-    gone = set(target_ids)
-    for task in linked:
-        before = [str(t) for t in task.target_ids]
-        task.target_ids = [t for t in task.target_ids if t not in gone]
-        task.version += 1
-        task.updated_at = utcnow()
-        await audit.record(
-            session,
-            AUDIT_SCHEMA,
-            principal,
-            entity_type="task",
-            entity_id=task.id,
-            action="update",
-            before={"target_ids": before},
-            after={"target_ids": [str(t) for t in task.target_ids]},
-        )

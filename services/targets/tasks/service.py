@@ -343,3 +343,31 @@ async def delete_task(session: AsyncSession, principal: Principal, task_id: uuid
     )
     await session.delete(task)
     await session.commit()
+
+
+async def unlink_targets(
+    session: AsyncSession, principal: Principal, plan_id: uuid.UUID, target_ids: list[uuid.UUID]
+) -> None:
+    """Tasks linked to deleted targets lose the links (a new version each, audited), as the
+    targets' initiatives do: no task names a target that is gone."""
+    linked = (
+        await session.execute(
+            select(Task).where(Task.plan_id == plan_id, Task.target_ids.overlap(target_ids)).with_for_update()
+        )
+    ).scalars()
+    gone = set(target_ids)
+    for task in linked:
+        before = [str(t) for t in task.target_ids]
+        task.target_ids = [t for t in task.target_ids if t not in gone]
+        task.version += 1
+        task.updated_at = utcnow()
+        await audit.record(
+            session,
+            AUDIT_SCHEMA,
+            principal,
+            entity_type="task",
+            entity_id=task.id,
+            action="update",
+            before={"target_ids": before},
+            after={"target_ids": [str(t) for t in task.target_ids]},
+        )
