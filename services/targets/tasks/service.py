@@ -311,20 +311,27 @@ async def update_task(
             setattr(task, name, changes[name])
     after = snapshot(task, AUDITED)
     if jsonable_encoder(after) != jsonable_encoder(before):
-        task.version += 1
-        task.updated_at = utcnow()
-        await audit.record(
-            session,
-            AUDIT_SCHEMA,
-            principal,
-            entity_type="task",
-            entity_id=task.id,
-            action="update",
-            before=before,
-            after=after,
-        )
+        await _record_update(session, principal, task, before, after)
     await session.commit()
     return task
+
+
+async def _record_update(
+    session: AsyncSession, principal: Principal, task: Task, before: dict[str, Any], after: dict[str, Any]
+) -> None:
+    """A changed task: a new version, and the change in the audit trail."""
+    task.version += 1
+    task.updated_at = utcnow()
+    await audit.record(
+        session,
+        AUDIT_SCHEMA,
+        principal,
+        entity_type="task",
+        entity_id=task.id,
+        action="update",
+        before=before,
+        after=after,
+    )
 
 
 async def delete_task(session: AsyncSession, principal: Principal, task_id: uuid.UUID) -> None:
@@ -359,15 +366,5 @@ async def unlink_targets(
     for task in linked:
         before = [str(t) for t in task.target_ids]
         task.target_ids = [t for t in task.target_ids if t not in gone]
-        task.version += 1
-        task.updated_at = utcnow()
-        await audit.record(
-            session,
-            AUDIT_SCHEMA,
-            principal,
-            entity_type="task",
-            entity_id=task.id,
-            action="update",
-            before={"target_ids": before},
-            after={"target_ids": [str(t) for t in task.target_ids]},
-        )
+        after = [str(t) for t in task.target_ids]
+        await _record_update(session, principal, task, {"target_ids": before}, {"target_ids": after})
