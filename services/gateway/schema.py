@@ -12,6 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from services.gateway.context import GatewayContext, GatewayInfo
+from services.gateway.execution import LeafFastExecutionContext
 from services.gateway.lookahead import below, canonical_id, date_argument, selected, started
 from services.gateway.mutations import Mutation
 from services.gateway.security import limit_extensions
@@ -100,6 +101,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         extensions=extensions,
+        execution_context_class=LeafFastExecutionContext,
         config=StrawberryConfig(disable_field_suggestions=settings.production),
     )
 
