@@ -25,8 +25,10 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 
 from services.gateway.errors import GatewayRefusal
@@ -37,28 +39,39 @@ from shared.settings import Settings
 ACCEPTED_CONTENT_TYPE = "application/json"
 
 
+# Documents whose parse and validation are remembered (a dashboard sends the same one again).
+REMEMBERED_DOCUMENTS = 256
+
+
 def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
-    """Factories, not instances: every request gets fresh extension objects."""
-    factories: list[Callable[[], SchemaExtension]] = [
-        lambda: DepthLimiter(max_depth=settings.graphql_max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
-        lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+    """Factories, not instances: every request gets fresh extension objects.
+
+    The limits' validation rules are made once, here, so every request validates with the same
+    rules and a document validated before is answered from Strawberry's validation cache (its
+    key is the schema, the document and the rules). Parsing is remembered by query text and the
+    token limit, so a document over the limit is refused however often it is sent.
+    """
+    rules: list[type[ASTValidationRule]] = [
+        *(
+            _tolerant(rule)
+            for rule in QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules
+        ),
+        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
     ]
     if settings.production:
-        factories.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
-    return factories
-
-
-class DepthLimiter(QueryDepthLimiter):
-    """Strawberry's depth limiter, tolerant of a spread of an unknown fragment: that one is
-    graphql-core's KnownFragmentNames rule to report, not a crash inside the depth count."""
-
-    def __init__(self, max_depth: int) -> None:
-        super().__init__(max_depth=max_depth)
-        self.validation_rules = [_tolerant(rule) for rule in self.validation_rules]
+        rules.append(NoSchemaIntrospectionCustomRule)
+    return [
+        lambda: AddValidationRules(list(rules)),
+        lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        lambda: ParserCache(maxsize=REMEMBERED_DOCUMENTS),
+        lambda: ValidationCache(maxsize=REMEMBERED_DOCUMENTS),
+    ]
 
 
 def _tolerant(rule: type[ASTValidationRule]) -> type[ASTValidationRule]:
+    """Strawberry's depth rule, tolerant of a spread of an unknown fragment: that one is
+    graphql-core's KnownFragmentNames rule to report, not a crash inside the depth count."""
+
     class Tolerant(ASTValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)

@@ -41,6 +41,28 @@ def test_a_field_repeated_thousands_of_times_hits_the_token_limit(api: Api) -> N
     assert error_codes(body) == ["GRAPHQL_PARSE_FAILED"]
 
 
+@pytest.mark.parametrize(
+    ("document", "code"),
+    [
+        (
+            '{ plan(id: "x") { targets { ' + "children { " * 14 + "id" + " }" * 14 + " } } }",
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "{ " + " ".join(f"p{i}: plans {{ nextCursor }}" for i in range(31)) + " }",
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        ("{ plans { items { " + "id " * 6000 + "} } }", "GRAPHQL_PARSE_FAILED"),
+    ],
+    ids=["depth", "aliases", "tokens"],
+)
+def test_a_refused_document_is_refused_again_when_resent(api: Api, document: str, code: str) -> None:
+    """Parsing and validation are remembered per document; a refusal is never forgotten."""
+    first, again = (gql(api.client("gateway"), document) for _ in range(2))
+    assert first == again
+    assert again["data"] is None and error_codes(again) == [code]
+
+
 def test_circular_fragments_are_refused_by_validation(api: Api) -> None:
     query = (
         "{ plans { ...A } } "
@@ -168,6 +190,36 @@ async def test_production_mode_refuses_introspection(production_gateway: httpx.A
     assert body["data"] is None
     assert "introspection has been disabled" in body["errors"][0]["message"]
     assert "upstreamCalls" not in (body.get("extensions") or {})
+
+
+async def test_production_refuses_introspection_a_development_schema_of_the_same_process_answered(
+    api: Api, production_gateway: httpx.AsyncClient
+) -> None:
+    """Remembered validations belong to one schema and its rules: what development answered is
+    still refused in production."""
+    query = {"query": "{ __schema { queryType { name } } }"}
+    development = create_app(
+        Settings(
+            jwt_secret=TEST_JWT_SECRET,
+            targets_url=api.stack.url("targets"),
+            metrics_url=api.stack.url("metrics"),
+            reviews_url=api.stack.url("reviews"),
+        )
+    )
+    async with (
+        development.router.lifespan_context(development),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(development),
+            base_url="http://gateway",
+            headers={"Authorization": f"Bearer {api.token('viewer')}"},
+        ) as client,
+    ):
+        for _ in range(2):
+            answered = (await client.post("/graphql", json=query)).json()
+            assert answered["data"] == {"__schema": {"queryType": {"name": "Query"}}}
+            refused = (await production_gateway.post("/graphql", json=query)).json()
+            assert refused["data"] is None
+            assert "introspection has been disabled" in refused["errors"][0]["message"]
 
 
 async def test_production_mode_gives_no_field_suggestions(production_gateway: httpx.AsyncClient) -> None:
