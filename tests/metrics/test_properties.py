@@ -27,6 +27,7 @@ ZONES = [UTC, *(timezone(timedelta(minutes=m)) for m in (480, -300, 330, 840, -6
 METRICS = ["gmv", "orders", "uv", "dau"]
 FIRST_DAY = date(2025, 3, 1)
 START, END = date(2025, 3, 1), date(2025, 3, 4)
+ACROSS = (date(2025, 2, 27), date(2025, 3, 5))
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,10 @@ def _instant(d: Drawn) -> datetime:
     return (local_midnight + timedelta(minutes=d.minutes_from_midnight)).astimezone(ZONES[d.zone])
 
 
+def _across_days() -> list[date]:
+    return [ACROSS[0] + timedelta(days=i) for i in range((ACROSS[1] - ACROSS[0]).days + 1)]
+
+
 def _days() -> list[date]:
     return [START + timedelta(days=i) for i in range((END - START).days + 1)]
 
@@ -89,6 +94,22 @@ def test_every_answer_equals_a_recomputation_from_the_accepted_events(
     def content(d: Drawn) -> tuple[Any, ...]:
         return (d.metric, d.value, _instant(d), d.category, d.channel)
 
+    # Across the end of February (and within the first quarter, from its 27th): read month by
+    # month, the pieces summed.
+    across = {
+        "start": ACROSS[0].isoformat(),
+        "end": ACROSS[1].isoformat(),
+        "filters": {"category": categories},
+    }
+    across_queries = (
+        {"id": "across", "metric": "gmv", **across},
+        {"id": "across-months", "metric": "gmv", "bucket": "month", **across},
+        {"id": "across-quarter", "metric": "conversion_rate", "bucket": "quarter", **across},
+        {"id": "across-dau", "metric": "dau", **across},
+        {"id": "across-days", "metric": "orders", "bucket": "day", **across},
+        {"id": "across-channels", "metric": "orders", "group_by": ["channel"], **across},
+    )
+
     answers = []
     for batch in (first, second):
         for d in batch:
@@ -101,6 +122,10 @@ def test_every_answer_equals_a_recomputation_from_the_accepted_events(
             else:
                 expected_conflicts += 1
         answers.append(push(ingest, [item(d) for d in batch]))
+        if batch is first:
+            # Read once between the pushes: the months the second push leaves alone are then
+            # answered from memory (the end of this test checks the sums across months).
+            query(reader, *across_queries)
     assert sum(a["accepted"] for a in answers) == expected_accepted
     assert sum(a["duplicates"] for a in answers) == expected_duplicates
     assert [r["code"] for a in answers for r in a["rejected"]] == ["conflict"] * expected_conflicts
@@ -260,3 +285,40 @@ def test_every_answer_equals_a_recomputation_from_the_accepted_events(
     parts = [latest(m, categories[:2], channels[0]) for m in ("orders", "uv")]
     oldest = None if any(p is None for p in parts) else min(p for p in parts if p is not None)
     assert stamp(conversion_pair["last_event_at"]) == oldest
+
+    # The span across months: every day of it, from all stored events.
+    every: dict[str, dict[tuple[date, str], Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for d in stored.values():
+        day = _instant(d).astimezone(SHANGHAI).date()
+        if ACROSS[0] <= day <= ACROSS[1]:
+            every[d.metric][(day, channels[d.channel])] += d.value
+
+    def across_total(metric: str, since: date = ACROSS[0], until: date = ACROSS[1]) -> Decimal:
+        return sum((v for (day, _), v in every[metric].items() if since <= day <= until), Decimal(0))
+
+    gmv_across, gmv_by_month, conversion_quarter, dau_across, orders_days, orders_channels = query(
+        reader, *across_queries
+    )
+    assert dec(gmv_across["value"]) == across_total("gmv")
+    february, march = (ACROSS[0], date(2025, 2, 28)), (date(2025, 3, 1), ACROSS[1])
+    assert [(p["start"], p["end"], dec(p["value"])) for p in gmv_by_month["series"]] == [
+        (since.isoformat(), until.isoformat(), across_total("gmv", since, until))
+        for since, until in (february, march)
+    ]
+    orders_all, uv_all = across_total("orders"), across_total("uv")
+    assert [
+        (p["start"], p["end"], dec(p["numerator"]), dec(p["denominator"]))
+        for p in conversion_quarter["series"]
+    ] == [(ACROSS[0].isoformat(), ACROSS[1].isoformat(), orders_all, uv_all)]
+    assert dec(conversion_quarter["value"]) == ratio(orders_all, uv_all)
+    dau_daily = [
+        across_total("dau", day, day) for day in _across_days() if any(k[0] == day for k in every["dau"])
+    ]
+    assert dec(dau_across["value"]) == (sum(dau_daily, Decimal(0)) / len(dau_daily) if dau_daily else None)
+    assert [(p["start"], dec(p["value"])) for p in orders_days["series"]] == [
+        (day.isoformat(), across_total("orders", day, day)) for day in _across_days()
+    ]
+    assert [(g["key"]["channel"], dec(g["value"])) for g in orders_channels["groups"]] == [
+        (channel, sum((v for (_, c), v in every["orders"].items() if c == channel), Decimal(0)))
+        for channel in sorted({channel for (_, channel) in every["orders"]})
+    ]

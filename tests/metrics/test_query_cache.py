@@ -334,17 +334,31 @@ def test_a_fix_by_hand_to_the_rollups_is_in_the_very_next_answer(
 
 
 MONTHS = ("2025-04", "2025-05", "2025-06")
-RANGES = (("2025-04-01", "2025-04-30"), ("2025-05-01", "2025-06-30"), ("2025-04-01", "2025-06-30"))
+RANGES = (
+    ("2025-04-01", "2025-04-30"),
+    ("2025-05-01", "2025-06-30"),
+    ("2025-04-01", "2025-06-30"),
+    ("2025-04-20", "2025-06-10"),
+)
+SHAPES: tuple[dict[str, Any], ...] = (
+    {},
+    {"bucket": "month"},
+    {"bucket": "quarter"},
+    {"bucket": "day", "series_format": "compact"},
+    {"group_by": ["channel"]},
+    {"bucket": "week"},
+)
 Step = tuple[str, str, str, int]  # ("push", metric, month, value) or ("ask", metric, range, shape)
 steps = st.lists(
     st.one_of(
         st.tuples(
-            st.just("push"), st.sampled_from(("gmv", "orders", "uv")), st.sampled_from(MONTHS),
+            st.just("push"), st.sampled_from(("gmv", "orders", "uv", "dau")), st.sampled_from(MONTHS),
             st.integers(1, 99),
         ),
         st.tuples(
-            st.just("ask"), st.sampled_from(("gmv", "conversion_rate", "orders")),
-            st.sampled_from([f"{start}/{end}" for start, end in RANGES]), st.integers(0, 2),
+            st.just("ask"), st.sampled_from(("gmv", "conversion_rate", "orders", "dau")),
+            st.sampled_from([f"{start}/{end}" for start, end in RANGES]),
+            st.integers(0, len(SHAPES)),
         ),
     ),
     min_size=1,
@@ -352,7 +366,7 @@ steps = st.lists(
 )  # fmt: skip
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=steps)
 def test_every_answer_equals_one_computed_afresh_whatever_was_pushed_in_between(
     ingest: httpx.Client, reader: httpx.Client, steps: list[Step]
@@ -362,14 +376,12 @@ def test_every_answer_equals_one_computed_afresh_whatever_was_pushed_in_between(
     for number, (action, metric, where, detail) in enumerate(steps):
         if action == "push":
             at = f"{where}-{1 + detail % 28:02d}T23:30:00+08:00"
-            push(ingest, [event(f"{category}-{number}", metric, str(detail), at, category=category)])
+            channel = ("app", "web")[detail % 2]
+            push(ingest, [event(f"{category}-{number}", metric, str(detail), at, category=category,
+                                channel=channel)])  # fmt: skip
         else:
             start, end = where.split("/")
-            shape: dict[str, Any] = [
-                {},
-                {"bucket": "month"},
-                {"profile": {"through": end}} if metric != "orders" else {"bucket": "week"},
-            ][detail]
+            shape = SHAPES[detail] if detail < len(SHAPES) else {"profile": {"through": end}}
             query_asked = between(category, start, end, metric=metric, **shape)
             asked[query_asked["id"] + repr(shape)] = query_asked
         # Every query asked so far, asked again one by one in a batch of its own (so from the
