@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.types.base_scalars import DecimalDefinition
 from strawberry.types import ExecutionContext
 
 from services.gateway.context import GatewayContext, GatewayInfo
@@ -93,6 +96,16 @@ class GatewaySchema(strawberry.Schema):
         return None
 
 
+def plain_decimal(value: Decimal) -> str:
+    """A Decimal as the services write it: plain digits, its scale kept ("0.0000001", "1.50",
+    "400000"), never exponent notation (`str` would answer "1E-7")."""
+    return format(value, "f")
+
+
+# Strawberry's Decimal scalar (same name and description), serialized in plain digits.
+DECIMAL = dataclasses.replace(DecimalDefinition, serialize=plain_decimal)
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [*limit_extensions(settings)]
     if not settings.production:
@@ -102,10 +115,11 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         extensions=extensions,
         execution_context_class=LeafFastExecutionContext,
+        scalar_overrides={Decimal: DECIMAL},
         config=StrawberryConfig(disable_field_suggestions=settings.production),
     )
 
 
 def sdl() -> str:
     """The schema's SDL, as committed in schema.graphql."""
-    return GatewaySchema(query=Query, mutation=Mutation).as_str() + "\n"
+    return GatewaySchema(query=Query, mutation=Mutation, scalar_overrides={Decimal: DECIMAL}).as_str() + "\n"

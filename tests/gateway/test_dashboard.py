@@ -169,3 +169,19 @@ def test_progress_of_a_quarters_targets_is_read_with_the_plan_in_one_call(api: A
     assert all(p["asOf"] == "2025-05-15" for p in shown.values())
     # The plan, its targets and one progress call for all of them.
     assert body["extensions"]["upstreamCalls"]["targets"] == 3
+
+
+def test_decimals_keep_plain_digits_through_the_gateway(api: Api, unique: str) -> None:
+    """Decimals are never written in exponent notation: a tiny value stays "0.0000001" and a
+    round one "400000", as the services write them."""
+    plan = create_plan(api, f"plain-{unique}")
+    tiny, round_value = (
+        create_gmv_targets(api, plan["id"], [f"{kind}-{unique}"], value=value)[0]
+        for kind, value in (("tiny", "0.0000001"), ("round", "400000"))
+    )
+    body = gql(api.client("gateway"), "query($id: ID!) { plan(id: $id) { targets { id targetValue } } }",
+               {"id": plan["id"]})  # fmt: skip
+
+    assert "errors" not in body, body["errors"]
+    values = {t["id"]: t["targetValue"] for t in body["data"]["plan"]["targets"]}
+    assert values == {tiny["id"]: "0.0000001", round_value["id"]: "400000"}
