@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import structlog
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.api import problem_responses, v1_router
 from shared.auth import Principal, Reader
 from shared.db import Session
+from shared.numbers import plain
 from shared.pagination import Page, PageParams, Paging, cursor_datetime, cursor_int
 from shared.tables import audit_table
 
@@ -30,10 +33,16 @@ class AuditEntry(BaseModel):
     request_id: str | None
 
 
+_EXACT: dict[Any, Callable[[Any], Any]] = {Decimal: plain}
+
+
 def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
-    """{field: {"from": old, "to": new}} for the fields that differ (all of them on create/delete)."""
-    old = jsonable_encoder(before or {})
-    new = jsonable_encoder(after or {})
+    """{field: {"from": old, "to": new}} for the fields that differ (all of them on create/delete).
+
+    Decimals are recorded in plain digits, as the API answers them (FastAPI's encoder would make
+    them floats and lose digits)."""
+    old = jsonable_encoder(before or {}, custom_encoder=_EXACT)
+    new = jsonable_encoder(after or {}, custom_encoder=_EXACT)
     changes: dict[str, Any] = {}
     for key in sorted(set(old) | set(new)):
         if old.get(key) != new.get(key):

@@ -61,6 +61,28 @@ def test_without_history_expected_to_date_is_linear(api: Api, plan: dict[str, An
     assert result["forecast"] == "300.00" and result["health"] == "ON_TRACK"
 
 
+def test_decimals_are_answered_in_plain_digits_never_in_exponent_notation(
+    api: Api, plan: dict[str, Any], unique: str
+) -> None:
+    """A target of eight places rounds progress to eight places: a zero stays "0.00000000"
+    (Python's str would write "0E-8"), a tiny value "0.00000012" (not "1.2E-7")."""
+    category = f"tiny-{unique}"
+    push(api, daily("gmv", date(2025, 4, 1), date(2025, 4, 2), "0.00000001", category=category))
+    target = create_target(
+        api, plan["id"], metric="gmv", scope={"category": category}, period="2025-05",
+        target_value="0.00000012",
+    )  # fmt: skip
+    assert target["target_value"] == "0.00000012"
+    result = progress(api, target["id"], "2025-04-30")
+    assert result["target_value"] == "0.00000012"
+    assert result["health"] == "NOT_STARTED"
+    decimals = [value for value in result.values() if isinstance(value, str) and value[:1].isdigit()]
+    assert decimals and not any("E" in value for value in decimals), result
+    started = progress(api, target["id"], "2025-05-01")
+    assert started["actual"] == "0" and started["health"] != "NOT_STARTED"
+    assert not any("E" in v for v in started.values() if isinstance(v, str) and v[:1].isdigit()), started
+
+
 def test_history_covering_only_part_of_last_years_period_paces_linearly(
     api: Api, plan: dict[str, Any], unique: str
 ) -> None:

@@ -160,6 +160,25 @@ def test_a_deleted_target_is_gone_and_audited(api: Api, plan: dict[str, Any]) ->
     assert [e["action"] for e in trail] == ["delete", "create"]
 
 
+def test_the_audit_trail_keeps_every_digit_of_a_changed_value(api: Api, plan: dict[str, Any]) -> None:
+    """Decimals are recorded as the strings the API answers, never as floats (which would
+    turn 12345678901234567.89 into 1.2345678901234568e+16)."""
+    target = create_target(api, plan["id"], metric="gmv", period="2025Q2", target_value="100.50")
+    client = api.client("targets")
+    changed = client.patch(
+        f"/v1/targets/{target['id']}",
+        json={"target_value": "12345678901234567.89"},
+        headers={"If-Match": '"1"'},
+    )
+    assert changed.status_code == 200, changed.text
+    trail = client.get("/v1/audit", params={"entity_type": "target", "entity_id": target["id"]}).json()[
+        "items"
+    ]
+    assert [e["action"] for e in trail] == ["update", "create"]
+    assert trail[0]["changes"]["target_value"] == {"from": "100.50", "to": "12345678901234567.89"}
+    assert trail[1]["changes"]["target_value"] == {"from": None, "to": "100.50"}
+
+
 def test_targets_active_in_a_quarter_are_those_overlapping_it(api: Api, plan: dict[str, Any]) -> None:
     year = create_target(api, plan["id"], metric="gmv", period="2025", target_value=100)
     q2 = create_target(api, plan["id"], metric="gmv", period="2025Q2", target_value=100)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shared.numbers import PlainDecimal
 
 
 class Unit(enum.StrEnum):
@@ -64,11 +65,11 @@ class MetricDefinition(BaseModel):
     )
     additive: bool = Field(description="True iff base and aggregated by sum: splittable by weights.")
     expected_frequency_hours: int = Field(description="No event for longer than this → stale.")
-    min_denominator: Decimal | None = Field(
+    min_denominator: PlainDecimal | None = Field(
         description="Derived: below this denominator volume progress reports INSUFFICIENT_DATA."
     )
-    value_min: Decimal | None
-    value_max: Decimal | None
+    value_min: PlainDecimal | None
+    value_max: PlainDecimal | None
     dimensions: list[Dimension]
     domain: str
     evaluation_dimension: EvaluationDimension | None
@@ -89,9 +90,9 @@ class MetricCreate(BaseModel):
     direction: Direction = Direction.HIGHER_IS_BETTER
     aggregation: Aggregation = Aggregation.SUM
     expected_frequency_hours: int = Field(24, ge=1, le=24 * 400)
-    min_denominator: Decimal | None = Field(None, ge=0, allow_inf_nan=False)
-    value_min: Decimal | None = Field(None, allow_inf_nan=False)
-    value_max: Decimal | None = Field(None, allow_inf_nan=False)
+    min_denominator: PlainDecimal | None = Field(None, ge=0, allow_inf_nan=False)
+    value_min: PlainDecimal | None = Field(None, allow_inf_nan=False)
+    value_max: PlainDecimal | None = Field(None, allow_inf_nan=False)
     dimensions: list[Dimension] = Field(default_factory=lambda: list(Dimension))
     domain: str = Field("other", min_length=1, max_length=64)
     evaluation_dimension: EvaluationDimension | None = None
@@ -109,9 +110,9 @@ class MetricUpdate(BaseModel):
     direction: Direction | None = None
     aggregation: Aggregation | None = None
     expected_frequency_hours: int | None = Field(None, ge=1, le=24 * 400)
-    min_denominator: Decimal | None = Field(None, ge=0, allow_inf_nan=False)
-    value_min: Decimal | None = Field(None, allow_inf_nan=False)
-    value_max: Decimal | None = Field(None, allow_inf_nan=False)
+    min_denominator: PlainDecimal | None = Field(None, ge=0, allow_inf_nan=False)
+    value_min: PlainDecimal | None = Field(None, allow_inf_nan=False)
+    value_max: PlainDecimal | None = Field(None, allow_inf_nan=False)
     dimensions: list[Dimension] | None = None
     domain: str | None = Field(None, min_length=1, max_length=64)
     evaluation_dimension: EvaluationDimension | None = None

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shared.numbers import PlainDecimal
 
 FindingKind = Literal["cause", "success", "lesson"]
 
@@ -28,29 +29,29 @@ class SnapshotRequest(BaseModel):
 
 class AttributionPart(BaseModel):
     value: str | None = Field(description="The child (e.g. a category); null is the rest no child explains.")
-    target: Decimal = Field(description="The child's planned value to date.")
-    actual: Decimal | None
-    variance: Decimal = Field(description="The child's contribution to the target's variance.")
-    share: Decimal | None = Field(
+    target: PlainDecimal = Field(description="The child's planned value to date.")
+    actual: PlainDecimal | None
+    variance: PlainDecimal = Field(description="The child's contribution to the target's variance.")
+    share: PlainDecimal | None = Field(
         description="variance / the target's variance: how much of the gap it explains."
     )
-    planned_share: Decimal | None = Field(
+    planned_share: PlainDecimal | None = Field(
         None, description="The child's share of the plan (last year's mix, child target, or volume)."
     )
 
 
 class FunnelFigures(BaseModel):
-    uv: Decimal
-    conversion_rate: Decimal
-    aov: Decimal
-    gmv: Decimal
+    uv: PlainDecimal
+    conversion_rate: PlainDecimal
+    aov: PlainDecimal
+    gmv: PlainDecimal
 
 
 class DriverAttribution(BaseModel):
-    traffic: Decimal
-    conversion: Decimal
-    basket: Decimal
-    total: Decimal = Field(description="The variance: traffic + conversion + basket, exactly.")
+    traffic: PlainDecimal
+    conversion: PlainDecimal
+    basket: PlainDecimal
+    total: PlainDecimal = Field(description="The variance: traffic + conversion + basket, exactly.")
     method: Literal["lmdi", "sequential"]
     planned: FunnelFigures
     actual: FunnelFigures
@@ -77,18 +78,20 @@ class SnapshotItem(BaseModel):
     ends_on: date | None
     parent_id: str | None
     department: str | None
-    weight: Decimal
+    weight: PlainDecimal
     direction: str | None
     evaluation_dimension: str | None
-    target_value: Decimal | None
-    planned: Decimal | None = Field(
+    target_value: PlainDecimal | None
+    planned: PlainDecimal | None = Field(
         description="What the plan expected by as_of: the target value, or expected_to_date for a "
         "target whose period runs past as_of."
     )
-    actual: Decimal | None
-    attainment: Decimal | None
-    variance: Decimal | None = Field(description="actual − planned (raw; direction tells good from bad).")
-    variance_pct: Decimal | None = Field(description="variance / planned, a fraction (-0.12 = -12 %).")
+    actual: PlainDecimal | None
+    attainment: PlainDecimal | None
+    variance: PlainDecimal | None = Field(
+        description="actual − planned (raw; direction tells good from bad)."
+    )
+    variance_pct: PlainDecimal | None = Field(description="variance / planned, a fraction (-0.12 = -12 %).")
     health: str | None
     stale: bool = False
     attribution: Attribution = Field(default_factory=Attribution)
@@ -101,10 +104,10 @@ class Snapshot(BaseModel):
 
 
 class ScoreOut(BaseModel):
-    attainment: Decimal | None
+    attainment: PlainDecimal | None
     targets: int
     unscored: int
-    weight: Decimal
+    weight: PlainDecimal
 
 
 class Change(BaseModel):
@@ -181,10 +184,10 @@ class PromoteOut(BaseModel):
 class DriftItem(BaseModel):
     target_id: str
     name: str
-    snapshot_actual: Decimal | None
-    current_actual: Decimal | None
-    drift: Decimal | None
-    drift_pct: Decimal | None
+    snapshot_actual: PlainDecimal | None
+    current_actual: PlainDecimal | None
+    drift: PlainDecimal | None
+    drift_pct: PlainDecimal | None
     snapshot_health: str | None
     current_health: str | None
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.numbers import PlainDecimal
 from shared.progress import Health
 
 
@@ -18,23 +18,25 @@ class ProgressOut(BaseModel):
     starts_on: date
     ends_on: date
     as_of: date
-    actual: Decimal | None
-    expected_to_date: Decimal | None
-    attainment: Decimal | None = Field(description="actual / target (target / actual when lower is better).")
-    pace: Decimal | None = Field(description="actual / expected_to_date, direction-aware.")
-    forecast: Decimal | None
-    forecast_low: Decimal | None
-    forecast_high: Decimal | None
+    actual: PlainDecimal | None
+    expected_to_date: PlainDecimal | None
+    attainment: PlainDecimal | None = Field(
+        description="actual / target (target / actual when lower is better)."
+    )
+    pace: PlainDecimal | None = Field(description="actual / expected_to_date, direction-aware.")
+    forecast: PlainDecimal | None
+    forecast_low: PlainDecimal | None
+    forecast_high: PlainDecimal | None
     health: Health
     stale: bool
-    target_value: Decimal
-    baseline_value: Decimal | None
+    target_value: PlainDecimal
+    baseline_value: PlainDecimal | None
     expected_method: str
-    numerator: Decimal | None
-    denominator: Decimal | None
+    numerator: PlainDecimal | None
+    denominator: PlainDecimal | None
     last_event_at: datetime | None
-    elapsed_share: Decimal | None
-    growth_to_date: Decimal | None
+    elapsed_share: PlainDecimal | None
+    growth_to_date: PlainDecimal | None
 
 
 class ProgressBatchRequest(BaseModel):
@@ -58,13 +60,13 @@ class ProgressBatchOut(BaseModel):
 
 class HistoryDay(BaseModel):
     date: date
-    actual: Decimal | None
-    expected_to_date: Decimal | None
-    attainment: Decimal | None
-    pace: Decimal | None
-    forecast: Decimal | None
-    forecast_low: Decimal | None
-    forecast_high: Decimal | None
+    actual: PlainDecimal | None
+    expected_to_date: PlainDecimal | None
+    attainment: PlainDecimal | None
+    pace: PlainDecimal | None
+    forecast: PlainDecimal | None
+    forecast_low: PlainDecimal | None
+    forecast_high: PlainDecimal | None
     health: Health
 
 

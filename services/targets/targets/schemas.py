@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.numbers import ExactDecimal
+from shared.numbers import ExactDecimal, PlainDecimal
 
 TargetKind = Literal["absolute", "growth"]
 TargetStatus = Literal["active", "archived"]
@@ -55,7 +55,7 @@ class TargetUpdate(BaseModel):
 
 class Tree(BaseModel):
     adds_up: bool = Field(description="Additive: the children sum to the parent; rate: all inherit it.")
-    children_total: Decimal | None
+    children_total: PlainDecimal | None
 
 
 class TargetOut(BaseModel):
@@ -70,13 +70,13 @@ class TargetOut(BaseModel):
     starts_on: date
     ends_on: date
     kind: TargetKind
-    target_value: Decimal
-    growth_pct: Decimal | None
-    baseline_value: Decimal | None
+    target_value: PlainDecimal
+    growth_pct: PlainDecimal | None
+    baseline_value: PlainDecimal | None
     direction: str
     additive: bool
     department: str | None
-    weight: Decimal
+    weight: PlainDecimal
     status: TargetStatus
     version: int
     decomposed_by: str | None
@@ -100,4 +100,4 @@ class DecomposeRequest(BaseModel):
 class DecomposeOut(BaseModel):
     parent: TargetOut
     children: list[TargetOut]
-    weights: dict[str, Decimal] = Field(description="The normalised share of each child.")
+    weights: dict[str, PlainDecimal] = Field(description="The normalised share of each child.")
