@@ -124,6 +124,22 @@ def test_a_csv_without_the_required_columns_is_refused(ingest: httpx.Client) -> 
     assert response.json()["code"] == "invalid_csv"
 
 
+@pytest.mark.parametrize("body", ["", "\n", "\ufeff", "  \r\n\r\n"], ids=["empty", "newline", "bom", "blank"])
+def test_a_csv_body_without_even_a_header_is_refused(ingest: httpx.Client, body: str) -> None:
+    """An empty upload is a mistake (a failed export), not a batch of no events; a header with
+    no rows is a batch of no events."""
+    response = ingest.post("/v1/events", content=body.encode(), headers={"Content-Type": "text/csv"})
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_csv"
+    assert "empty" in response.json()["detail"]
+
+    header_only = ingest.post(
+        "/v1/events", content=b"event_id,metric,value,occurred_at\n", headers={"Content-Type": "text/csv"}
+    )
+    assert header_only.status_code == 200
+    assert header_only.json() == {"accepted": 0, "duplicates": 0, "rejected": []}
+
+
 def test_a_replayed_batch_stores_nothing_twice(
     ingest: httpx.Client, reader: httpx.Client, unique: str
 ) -> None:

@@ -413,9 +413,9 @@ def csv_items(body: bytes) -> list[dict[str, Any] | MisshapenRow]:
     except UnicodeDecodeError as exc:
         raise CsvError("The CSV body is not UTF-8.") from exc
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+    header = next((row for row in reader if any(cell.strip() for cell in row)), None)
     if header is None:
-        return []
+        raise CsvError(f"The CSV body is empty; it starts with the header {','.join(CSV_COLUMNS)}.")
     columns = [name.strip().lower() for name in header]
     missing = [name for name in REQUIRED if name not in columns]
     if missing:
