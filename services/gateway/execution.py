@@ -3,14 +3,17 @@
 A dashboard answer is mostly leaves read straight off an object (a progress's `actual`, a
 series point's `start`): about 13,000 of them for 200 targets. graphql-core resolves each the
 general way — resolve info, argument coercion, value completion — which is most of the
-gateway's CPU per dashboard. A field that has no resolver of its own (Strawberry marks its
-resolver `_is_default`), takes no arguments and returns a scalar or an enum is read here with
-the attribute and coerced with its type, as the general path would.
+gateway's CPU per dashboard. A field that has no resolver of its own and no field extension
+(permission classes included: Strawberry gives such a field its plain attribute resolver),
+takes no arguments and returns a scalar or an enum is read here with that resolver and coerced
+with its type, as the general path would.
 
 Anything unusual goes the general way, so errors keep their exact message, path and null
 propagation: a null for a non-null field, a value the type cannot coerce, an exception or an
-awaitable returned as a value, field middleware. The answers of both paths are equal (a test
-compares them on whole dashboards and on every way a leaf can fail).
+awaitable returned as a value, field middleware. The answers of both paths are equal: a
+hypothesis test compares them on random selections over random values, every way a leaf can
+fail, and fields with permission classes and extensions; the dashboards of the gateway's tests
+run on the short path.
 """
 
 from __future__ import annotations
@@ -45,7 +48,15 @@ def _leaf_plan(field_def: GraphQLField | None) -> LeafPlan:
     if field_def is None or field_def.args:
         return None
     resolve = field_def.resolve
-    if resolve is None or not getattr(resolve, "_is_default", False):
+    definition = field_def.extensions.get("strawberry-definition")
+    # Strawberry's resolver of a basic field (no resolver, no field extensions such as
+    # permission classes, no exception handlers) reads the attribute and nothing else; its full
+    # resolver is marked `_is_default` too, so the name decides.
+    if (
+        resolve is None
+        or getattr(resolve, "__name__", "") != "_get_basic_result"
+        or not getattr(definition, "is_basic_field", False)
+    ):
         return None
     field_type = field_def.type
     non_null = isinstance(field_type, GraphQLNonNull)

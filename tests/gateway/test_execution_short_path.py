@@ -19,6 +19,8 @@ from typing import Any
 import strawberry
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strawberry.extensions import FieldExtension
+from strawberry.permission import BasePermission
 
 from services.gateway.execution import LeafFastExecutionContext
 
@@ -29,6 +31,23 @@ class Colour(enum.Enum):
     GREEN = "green"
 
 
+class Denied(BasePermission):
+    message = "Not for this caller."
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return False
+
+
+class Redacted(FieldExtension):
+    """Redacts for any caller with a context (every request has one): a short path calling the
+    resolver without resolve info would give the value away."""
+
+    def resolve(self, next_: Any, source: Any, info: strawberry.Info, **kwargs: Any) -> Any:
+        if getattr(info, "context", None):
+            return "***"
+        return next_(source, info, **kwargs)
+
+
 @strawberry.type
 class Point:
     start: date
@@ -37,6 +56,9 @@ class Point:
     label: str | None
     colour: Colour
     flag: bool | None
+    # No resolver either, but a permission and an extension: never read on the short path.
+    secret: str | None = strawberry.field(default="s3cr3t", permission_classes=[Denied])
+    masked: str | None = strawberry.field(default="s3cr3t", extensions=[Redacted()])
 
     @strawberry.field
     def doubled(self) -> int | None:
@@ -104,7 +126,9 @@ SHORT = strawberry.Schema(query=Query, execution_context_class=LeafFastExecution
 
 
 def _run(schema: strawberry.Schema, document: str, specs: list[dict[str, Any]]) -> tuple[Any, list[Any]]:
-    result = asyncio.run(schema.execute(document, root_value=Query(specs=specs)))
+    result = asyncio.run(
+        schema.execute(document, root_value=Query(specs=specs), context_value={"caller": "tests"})
+    )
     errors = sorted(
         (error.message, tuple(error.path or ()), tuple((at.line, at.column) for at in error.locations or ()))
         for error in result.errors or ()
@@ -131,6 +155,14 @@ def test_valid_leaves_answer_alike() -> None:
         "flag": True, "doubled": 2, "__typename": "Point",
     }  # fmt: skip
     _assert_same(document, specs)
+
+
+def test_fields_with_permissions_or_extensions_are_never_read_on_the_short_path() -> None:
+    specs = [{"start": date(2025, 1, 1), "count": 1, "colour": Colour.RED}]
+    data, errors = _run(SHORT, "{ first { secret masked } }", specs)
+    assert data == {"first": {"secret": None, "masked": "***"}}
+    assert [(message, path) for message, path, _ in errors] == [("Not for this caller.", ("first", "secret"))]
+    _assert_same("{ first { secret masked } }", specs)
 
 
 def test_a_null_for_a_non_null_leaf_nulls_its_parent_with_the_same_error() -> None:
@@ -178,7 +210,7 @@ def test_errors_missing_attributes_and_awaitables_take_the_general_path() -> Non
     _assert_same(document, specs)
 
 
-field_names = st.sampled_from((*FIELDS, "doubled", "__typename"))
+field_names = st.sampled_from((*FIELDS, "doubled", "secret", "masked", "__typename"))
 selections = st.lists(
     st.tuples(
         field_names,
