@@ -49,11 +49,12 @@ class ServiceUnavailable(Problem):
 
 def _json_body(payload: Any) -> bytes:
     """A request body as JSON, by orjson (batched queries run to hundreds of kB); what orjson
-    cannot write (an integer past 64 bits) is written by the standard library, as before."""
+    cannot write (an integer past 64 bits) is written by the standard library, as httpx wrote
+    it. Callers send strings for decimals and never floats (orjson would write NaN as null)."""
     try:
         return orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
     except TypeError:
-        return json.dumps(payload).encode()
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
 def _transient(exc: BaseException) -> bool:
@@ -111,7 +112,8 @@ class ServiceClient:
         content = None
         if json is not None:
             content = _json_body(json)
-            all_headers.setdefault("Content-Type", "application/json")
+            if not any(name.lower() == "content-type" for name in all_headers):
+                all_headers["Content-Type"] = "application/json"
         attempts = self.retries if retry else 1
         try:
             async for attempt in AsyncRetrying(

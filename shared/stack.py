@@ -93,6 +93,9 @@ class Stack:
             "uvicorn",
             spec.app,
             "--factory",
+            # h11 refuses oversized request headers (431); httptools, were it installed, would not.
+            "--http",
+            "h11",
             "--host",
             self.host,
             "--port",

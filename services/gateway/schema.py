@@ -96,10 +96,10 @@ class GatewaySchema(strawberry.Schema):
         return None
 
 
-def plain_decimal(value: Decimal) -> str:
+def plain_decimal(value: Decimal | int | str) -> str:
     """A Decimal as the services write it: plain digits, its scale kept ("0.0000001", "1.50",
     "400000"), never exponent notation (`str` would answer "1E-7")."""
-    return format(value, "f")
+    return format(value if isinstance(value, Decimal) else Decimal(str(value)), "f")
 
 
 # Strawberry's Decimal scalar (same name and description), serialized in plain digits.

@@ -17,19 +17,21 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
+from cachetools import LRUCache
 from fastapi import Request
+from graphql import DocumentNode, GraphQLError, parse
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule, ValidationContext
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
+from strawberry.schema.schema import validate_document
 
 from services.gateway.errors import GatewayRefusal
 from shared.auth import API_KEY_PREFIX, bearer_token, principal_from_jwt
@@ -39,17 +41,21 @@ from shared.settings import Settings
 ACCEPTED_CONTENT_TYPE = "application/json"
 
 
-# Documents whose parse and validation are remembered (a dashboard sends the same one again).
+# Documents whose parse and validation are remembered (a dashboard sends the same one again):
+# the last 256, each at most 64 kB of query text (a remembered document holds about twice its
+# text; longer ones, which no frontend sends, are parsed and validated every time).
 REMEMBERED_DOCUMENTS = 256
+REMEMBERED_QUERY_CHARACTERS = 64 * 1024
 
 
 def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     """Factories, not instances: every request gets fresh extension objects.
 
     The limits' validation rules are made once, here, so every request validates with the same
-    rules and a document validated before is answered from Strawberry's validation cache (its
-    key is the schema, the document and the rules). Parsing is remembered by query text and the
-    token limit, so a document over the limit is refused however often it is sent.
+    rules and a query validated before is answered from memory (`RememberedValidation`: keyed
+    by the schema, the query text and the rules). Parsing is remembered by query text and the
+    token limit (`RememberedParse`), so a document over the limit is refused however often it
+    is sent.
     """
     rules: list[type[ASTValidationRule]] = [
         *(
@@ -63,9 +69,49 @@ def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
     return [
         lambda: AddValidationRules(list(rules)),
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-        lambda: ParserCache(maxsize=REMEMBERED_DOCUMENTS),
-        lambda: ValidationCache(maxsize=REMEMBERED_DOCUMENTS),
+        RememberedParse,
+        RememberedValidation,
     ]
+
+
+class RememberedParse(SchemaExtension):
+    """The parsed document of a query text seen before (with the same token limit); a text
+    over `REMEMBERED_QUERY_CHARACTERS` is parsed afresh. A document that fails to parse is
+    never remembered: it fails again."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        query = context.query
+        if query is not None and len(query) <= REMEMBERED_QUERY_CHARACTERS:
+            key = (query, tuple(sorted(context.parse_options.items())))
+            document = _parsed.get(key)
+            if document is None:
+                document = _parsed[key] = parse(query, **context.parse_options)
+            context.graphql_document = document
+        yield
+
+
+class RememberedValidation(SchemaExtension):
+    """The validation errors of a query text validated before against the same schema and
+    rules. Keyed by the text, not the document: two texts with equal documents still report
+    their own error locations."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        query = context.query
+        document = context.graphql_document
+        if query is not None and document is not None and len(query) <= REMEMBERED_QUERY_CHARACTERS:
+            rules = tuple(context.validation_rules)
+            key = (context.schema._schema, query, rules)
+            errors = _validated.get(key)
+            if errors is None:
+                errors = _validated[key] = validate_document(context.schema._schema, document, rules)
+            context.pre_execution_errors = errors
+        yield
+
+
+_parsed: LRUCache[tuple[Any, ...], DocumentNode] = LRUCache(maxsize=REMEMBERED_DOCUMENTS)
+_validated: LRUCache[tuple[Any, ...], list[GraphQLError]] = LRUCache(maxsize=REMEMBERED_DOCUMENTS)
 
 
 def _tolerant(rule: type[ASTValidationRule]) -> type[ASTValidationRule]:

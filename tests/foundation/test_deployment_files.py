@@ -29,6 +29,8 @@ def test_each_process_runs_the_same_app_and_port_as_make_run() -> None:
     for spec in SERVICES:
         command = services[spec.name]["command"]
         assert command[:3] == ["uvicorn", spec.app, "--factory"]
+        # The HTTP parser that refuses oversized headers, as `make run` names it too.
+        assert command[command.index("--http") + 1] == "h11"
         port = PORTS[spec.name]
         assert command[-1] == str(port)
         assert services[spec.name]["ports"] == [f"{port}:{port}"]

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from services.gateway import security
 from services.gateway.app import create_app
 from shared.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, Api
@@ -220,6 +221,26 @@ async def test_production_refuses_introspection_a_development_schema_of_the_same
             refused = (await production_gateway.post("/graphql", json=query)).json()
             assert refused["data"] is None
             assert "introspection has been disabled" in refused["errors"][0]["message"]
+
+
+async def test_only_short_queries_are_remembered(production_gateway: httpx.AsyncClient) -> None:
+    """Parses and validations are remembered for at most 256 query texts of at most 64 kB each:
+    a caller cannot pin gigabytes with megabyte-long literals."""
+    long_query = '{ nope(x: "' + "a" * (security.REMEMBERED_QUERY_CHARACTERS + 1) + '") }'
+    short_query = "{ nope }"
+    for query in (long_query, short_query):
+        body = (await production_gateway.post("/graphql", json={"query": query})).json()
+        assert body["data"] is None and error_codes(body) == ["GRAPHQL_VALIDATION_FAILED"]
+    remembered = [key[0] for key in security._parsed] + [key[1] for key in security._validated]
+    assert short_query in remembered
+    assert long_query not in remembered
+
+
+def test_equal_documents_of_different_texts_report_their_own_error_locations(api: Api) -> None:
+    first = gql(api.client("gateway"), "{   nope }")
+    second = gql(api.client("gateway"), "{\n  nope }")
+    assert first["errors"][0]["locations"] == [{"line": 1, "column": 5}]
+    assert second["errors"][0]["locations"] == [{"line": 2, "column": 3}]
 
 
 async def test_production_mode_gives_no_field_suggestions(production_gateway: httpx.AsyncClient) -> None:
