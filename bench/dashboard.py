@@ -103,8 +103,8 @@ Before and after:
   after a day's push, alone: 170–177 ms computed in full, 40 ms with the profiles kept.
 - 2026-11-25, fourth session: GraphQL reads plain leaf fields (no resolver, no arguments, a
   scalar or an enum) on a short path that answers exactly as the general one (a hypothesis
-  test compares both); parsing and validation are remembered per document (Strawberry's
-  ParserCache and ValidationCache; the limits' rules are now made once, so the cache can hit);
+  test compares both); parsing and validation are remembered per query text (up to 64 kB;
+  the limits' rules are now made once, so a validation can be remembered at all);
   service calls encode their JSON bodies with orjson; every service runs on uvloop. The short
   path alone, warm only, two stacks side by side on one database, 60 runs alternating: gateway
   CPU per dashboard 88 → 75 ms, p50 124 → 113 ms, p95 153 → 137 ms. All of it, against the
