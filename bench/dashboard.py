@@ -109,8 +109,9 @@ Before and after:
   path alone, warm only, two stacks side by side on one database, 60 runs alternating: gateway
   CPU per dashboard 88 → 75 ms, p50 124 → 113 ms, p95 153 → 137 ms. All of it, against the
   session's first run (40 runs, then 50 each): gateway CPU 87–101 → 66–71 ms; after a day's
-  push p50 208 → 178–184 ms, p95 242 → 200–224 ms; asked again p50 151 → 108–122 ms, p95 206 →
-  133–157 ms. Tried and left on a branch: rollup reads kept per business month (a push then reads only
+  push p50 208 → 174–184 ms, p95 242 → 189–224 ms; asked again p50 151 → 108–122 ms, p95 206 →
+  133–157 ms (the final code of that session, 50 runs: after a day's push p50 174 / p95 189 ms,
+  asked again 115 / 134 ms). Tried and left on a branch: rollup reads kept per business month (a push then reads only
   its month again): PostgreSQL CPU after a day's push 63 → 27–31 ms, but the metrics process
   spent as much more (67 → 95–102 ms) on the pieces, and the cold case got slower.
 - what was left before that (py-spy on the running processes): the metrics process spends about half of
