@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -163,17 +165,18 @@ def test_development_mode_offers_introspection_suggestions_and_graphiql(api: Api
     assert "graphiql" in client.get("/graphql", headers={"accept": "text/html"}).text.lower()
 
 
-@pytest.fixture
-async def production_gateway(api: Api) -> AsyncIterator[httpx.AsyncClient]:
-    """A second gateway app, in production mode, in-process, over the same running services."""
-    settings = Settings(
-        environment="production",
-        jwt_secret=TEST_JWT_SECRET,
-        targets_url=api.stack.url("targets"),
-        metrics_url=api.stack.url("metrics"),
-        reviews_url=api.stack.url("reviews"),
+@contextlib.asynccontextmanager
+async def in_process_gateway(api: Api, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """Another gateway app, in-process, over the same running services, as a viewer."""
+    app = create_app(
+        Settings(
+            jwt_secret=TEST_JWT_SECRET,
+            targets_url=api.stack.url("targets"),
+            metrics_url=api.stack.url("metrics"),
+            reviews_url=api.stack.url("reviews"),
+            **settings,
+        )
     )
-    app = create_app(settings)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
@@ -182,6 +185,13 @@ async def production_gateway(api: Api) -> AsyncIterator[httpx.AsyncClient]:
             headers={"Authorization": f"Bearer {api.token('viewer')}"},
         ) as client,
     ):
+        yield client
+
+
+@pytest.fixture
+async def production_gateway(api: Api) -> AsyncIterator[httpx.AsyncClient]:
+    """A second gateway app, in production mode."""
+    async with in_process_gateway(api, environment="production") as client:
         yield client
 
 
@@ -199,22 +209,7 @@ async def test_production_refuses_introspection_a_development_schema_of_the_same
     """Remembered validations belong to one schema and its rules: what development answered is
     still refused in production."""
     query = {"query": "{ __schema { queryType { name } } }"}
-    development = create_app(
-        Settings(
-            jwt_secret=TEST_JWT_SECRET,
-            targets_url=api.stack.url("targets"),
-            metrics_url=api.stack.url("metrics"),
-            reviews_url=api.stack.url("reviews"),
-        )
-    )
-    async with (
-        development.router.lifespan_context(development),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(development),
-            base_url="http://gateway",
-            headers={"Authorization": f"Bearer {api.token('viewer')}"},
-        ) as client,
-    ):
+    async with in_process_gateway(api) as client:
         for _ in range(2):
             answered = (await client.post("/graphql", json=query)).json()
             assert answered["data"] == {"__schema": {"queryType": {"name": "Query"}}}
