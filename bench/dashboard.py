@@ -111,9 +111,10 @@ Before and after:
   session's first run (40 runs, then 50 each): gateway CPU 87–101 → 66–71 ms; after a day's
   push p50 208 → 174–184 ms, p95 242 → 189–224 ms; asked again p50 151 → 108–122 ms, p95 206 →
   133–157 ms (the final code of that session, 50 runs: after a day's push p50 174 / p95 189 ms,
-  asked again 115 / 134 ms). Tried and left on a branch: rollup reads kept per business month (a push then reads only
-  its month again): PostgreSQL CPU after a day's push 63 → 27–31 ms, but the metrics process
-  spent as much more (67 → 95–102 ms) on the pieces, and the cold case got slower.
+  asked again 115 / 134 ms). Tried and left on a branch: rollup reads kept per business month
+  (a push then reads only its month again): PostgreSQL CPU after a day's push 63 → 27–31 ms,
+  but the metrics process spent as much more (67 → 95–102 ms) on the pieces, and the cold case
+  got slower.
 - what was left before that (py-spy on the running processes): the metrics process spends about half of
   its CPU receiving, decoding and copying the ~180 000 per-day rollup rows of a dashboard
   (last year's days for the profiles, this year's days for the monthly series, which are
