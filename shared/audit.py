@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -71,6 +71,32 @@ async def record(
             changes=diff(before, after),
             request_id=request_id,
         )
+    )
+
+
+async def record_update(
+    session: AsyncSession,
+    schema: str,
+    principal: Principal,
+    entity: Any,
+    *,
+    entity_type: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    """A changed entity: its `version` and `updated_at` move on, and the change is recorded
+    (the one place every service's edits go through)."""
+    entity.version += 1
+    entity.updated_at = datetime.now(UTC)
+    await record(
+        session,
+        schema,
+        principal,
+        entity_type=entity_type,
+        entity_id=entity.id,
+        action="update",
+        before=before,
+        after=after,
     )
 
 

@@ -23,6 +23,7 @@ from services.gateway.types.audit import AuditConnection, AuditEntry, EntityRef
 from services.gateway.types.metrics import MetricDefinition
 from services.gateway.types.plans import Plan, PlanConnection
 from services.gateway.types.reviews import Review
+from shared.numbers import plain
 from shared.settings import Settings
 
 
@@ -97,9 +98,9 @@ class GatewaySchema(strawberry.Schema):
 
 
 def plain_decimal(value: Decimal | int | str) -> str:
-    """A Decimal as the services write it: plain digits, its scale kept ("0.0000001", "1.50",
-    "400000"), never exponent notation (`str` would answer "1E-7")."""
-    return format(value if isinstance(value, Decimal) else Decimal(str(value)), "f")
+    """A Decimal as the services write it (`shared.numbers.plain`: "0.0000001", "1.50",
+    "400000"), never in exponent notation as `str` would ("1E-7")."""
+    return plain(value if isinstance(value, Decimal) else Decimal(str(value)))
 
 
 # Strawberry's Decimal scalar (same name and description), serialized in plain digits.

@@ -21,7 +21,7 @@ from services.targets.deps import (
     snapshot,
 )
 from services.targets.initiatives.models import Initiative, target_initiatives
-from services.targets.plans.models import Plan, utcnow
+from services.targets.plans.models import Plan
 from services.targets.targets.models import Target
 from shared import audit
 from shared.auth import Principal
@@ -198,15 +198,12 @@ async def update_initiative(
     _check_dates(plan, initiative.starts_on, initiative.ends_on)
     if body.target_ids is not None:
         await _link(session, plan.id, initiative.id, body.target_ids)
-    initiative.version += 1
-    initiative.updated_at = utcnow()
-    await audit.record(
+    await audit.record_update(
         session,
         AUDIT_SCHEMA,
         principal,
+        initiative,
         entity_type="initiative",
-        entity_id=initiative.id,
-        action="update",
         before=before,
         after=snapshot(initiative, AUDITED),
     )

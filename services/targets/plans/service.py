@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.targets.deps import AUDIT_SCHEMA, check_version, get_plan, snapshot
 from services.targets.phases.models import Phase
-from services.targets.plans.models import Plan, utcnow
+from services.targets.plans.models import Plan
 from services.targets.plans.schemas import PlanCreate, PlanOut, PlanUpdate, Thresholds
 from services.targets.targets.models import Target
 from services.targets.tasks.models import Task
@@ -191,17 +191,8 @@ async def update_plan(
         # A closed year is read-only: new thresholds would recolour every target of it.
         raise Problem(409, "plan_closed", f"Plan {plan.code} is closed; it is read-only.")
     if after != before:
-        plan.version += 1
-        plan.updated_at = utcnow()
-        await audit.record(
-            session,
-            AUDIT_SCHEMA,
-            principal,
-            entity_type="plan",
-            entity_id=plan.id,
-            action="update",
-            before=before,
-            after=after,
+        await audit.record_update(
+            session, AUDIT_SCHEMA, principal, plan, entity_type="plan", before=before, after=after
         )
     await session.commit()
     return plan

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.targets.deps import AUDIT_SCHEMA, check_departments, get_plan, require_open_plan, snapshot
-from services.targets.plans.models import utcnow
 from services.targets.risks.models import Risk
 from services.targets.targets.models import Target
 from shared import audit
@@ -174,15 +173,12 @@ async def update_risk(
             setattr(risk, name, value)
     if body.target_ids is not None:
         risk.target_ids = await _check_targets(session, risk.plan_id, body.target_ids)
-    risk.version += 1
-    risk.updated_at = utcnow()
-    await audit.record(
+    await audit.record_update(
         session,
         AUDIT_SCHEMA,
         principal,
+        risk,
         entity_type="risk",
-        entity_id=risk.id,
-        action="update",
         before=before,
         after=snapshot(risk, AUDITED),
     )

@@ -24,7 +24,7 @@ from services.targets.deps import (
 )
 from services.targets.initiatives.models import Initiative, target_initiatives
 from services.targets.metrics_client import MetricsClient
-from services.targets.plans.models import Plan, utcnow
+from services.targets.plans.models import Plan
 from services.targets.targets.models import Target
 from services.targets.targets.schemas import Scope, TargetCreate, TargetOut, TargetUpdate, Tree
 from services.targets.tasks.service import unlink_targets
@@ -459,17 +459,8 @@ async def update_target(
         after_links = sorted(dict.fromkeys(body.initiative_ids))
     after = audited(target) | {"initiative_ids": after_links}
     if after != before:
-        target.version += 1
-        target.updated_at = utcnow()
-        await audit.record(
-            session,
-            AUDIT_SCHEMA,
-            principal,
-            entity_type="target",
-            entity_id=target.id,
-            action="update",
-            before=before,
-            after=after,
+        await audit.record_update(
+            session, AUDIT_SCHEMA, principal, target, entity_type="target", before=before, after=after
         )
     await session.commit()
     return target

@@ -22,7 +22,7 @@ from services.targets.deps import (
     snapshot,
 )
 from services.targets.initiatives.models import Initiative
-from services.targets.plans.models import Plan, utcnow
+from services.targets.plans.models import Plan
 from services.targets.targets.models import Target
 from services.targets.tasks import repository
 from services.targets.tasks.models import Task
@@ -311,27 +311,11 @@ async def update_task(
             setattr(task, name, changes[name])
     after = snapshot(task, AUDITED)
     if jsonable_encoder(after) != jsonable_encoder(before):
-        await _record_update(session, principal, task, before, after)
+        await audit.record_update(
+            session, AUDIT_SCHEMA, principal, task, entity_type="task", before=before, after=after
+        )
     await session.commit()
     return task
-
-
-async def _record_update(
-    session: AsyncSession, principal: Principal, task: Task, before: dict[str, Any], after: dict[str, Any]
-) -> None:
-    """A changed task: a new version, and the change in the audit trail."""
-    task.version += 1
-    task.updated_at = utcnow()
-    await audit.record(
-        session,
-        AUDIT_SCHEMA,
-        principal,
-        entity_type="task",
-        entity_id=task.id,
-        action="update",
-        before=before,
-        after=after,
-    )
 
 
 async def delete_task(session: AsyncSession, principal: Principal, task_id: uuid.UUID) -> None:
@@ -367,4 +351,7 @@ async def unlink_targets(
         before = [str(t) for t in task.target_ids]
         task.target_ids = [t for t in task.target_ids if t not in gone]
         after = [str(t) for t in task.target_ids]
-        await _record_update(session, principal, task, {"target_ids": before}, {"target_ids": after})
+        await audit.record_update(
+            session, AUDIT_SCHEMA, principal, task, entity_type="task",
+            before={"target_ids": before}, after={"target_ids": after},
+        )  # fmt: skip
