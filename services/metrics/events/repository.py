@@ -22,7 +22,8 @@ log = structlog.get_logger("pacer.metrics.events")
 # an event_id claimed by a concurrent batch wait for that batch and then count as not claimed.
 # Rollups are fed from the rows this statement inserted, in the same transaction: they always
 # equal the sums of the raw events. The inserted rows are summed once per (metric, day,
-# dimensions); the per-day and per-dimension rollups add up those few sums, not the events.
+# dimensions); the per-day, per-dimension and per-month rollups add up those few sums, not the
+# events.
 _INGEST = """
 with claimed as (
     insert into metrics.event_ids (event_id, content_hash)
@@ -38,7 +39,8 @@ with claimed as (
     returning metric, value, occurred_at, business_day, category, channel, region
 ), grouped as (
     select metric, business_day, category, channel, region,
-           sum(value) as total, count(*) as event_count, max(occurred_at) as last_event_at
+           sum(value) as total, count(*) as event_count, max(occurred_at) as last_event_at,
+           sum(abs(value)) as magnitude
     from inserted
     group by metric, business_day, category, channel, region
 ), day_rollups as (
@@ -75,6 +77,27 @@ with claimed as (
     set total = d.total + excluded.total,
         event_count = d.event_count + excluded.event_count,
         last_event_at = greatest(d.last_event_at, excluded.last_event_at)
+), month_totals as (
+    insert into metrics.monthly_totals as t (metric, month, total, magnitude)
+    select metric, date_trunc('month', business_day::timestamp)::date, sum(total), sum(magnitude)
+    from grouped
+    group by 1, 2
+    order by 1, 2
+    on conflict (metric, month) do update
+    set total = t.total + excluded.total,
+        magnitude = t.magnitude + excluded.magnitude
+), month_dimension_rollups as (
+    insert into metrics.monthly_dimension_rollups as d (metric, dimension, value, month, total, magnitude)
+    select g.metric, x.dimension, x.dimension_value, date_trunc('month', g.business_day::timestamp)::date,
+           sum(g.total), sum(g.magnitude)
+    from grouped g
+    cross join lateral (values ('category', g.category), ('channel', g.channel), ('region', g.region))
+        as x(dimension, dimension_value)
+    group by 1, 2, 3, 4
+    order by 1, 2, 3, 4
+    on conflict (metric, dimension, value, month) do update
+    set total = d.total + excluded.total,
+        magnitude = d.magnitude + excluded.magnitude
 )
 select event_id from claimed
 """
@@ -83,6 +106,8 @@ select event_id from claimed
 # look-up, or hidden in the middle of the batch) raises a unique violation, which undoes only
 # this attempt (a savepoint); the batch then goes through `_INGEST`.
 _INGEST_NEW = _INGEST.replace("    on conflict (event_id) do nothing\n", "", 1)
+
+_MARK_MONTHLY_WRITTEN = "select set_config('pacer.monthly_rollups_written', pg_current_xact_id()::text, true)"
 
 # Per connection, emptied at every commit: COPY needs a table to land in.
 _STAGING = """
@@ -186,7 +211,10 @@ async def insert_events(session: AsyncSession, batch: ParsedBatch) -> tuple[set[
         zip(*columns, strict=True) if len(rows) == len(batch) else ([c[i] for c in columns] for i in rows)
     )
     await raw.copy_records_to_table("ingest_staging", columns=_STAGING_COLUMNS, records=records)
-    await raw.execute("savepoint ingest_new")
+    # The statement writes the monthly rollups itself: the triggers that follow hand-made
+    # writes of the daily rollups stand aside for this transaction.
+    # (Marked before the savepoint, so that undoing the first attempt keeps the mark.)
+    await raw.execute(f"{_MARK_MONTHLY_WRITTEN}; savepoint ingest_new")
     try:
         records = await raw.fetch(_INGEST_NEW)
     except asyncpg.UniqueViolationError:

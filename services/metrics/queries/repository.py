@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -40,6 +40,29 @@ class ReadShape:
     def used(self) -> tuple[str, ...]:
         return tuple(d for d in DIMENSION_COLUMNS if d in self.filtered or d in self.grouped)
 
+    @property
+    def monthly(self) -> bool:
+        """Whether the months the read covers completely are read from the monthly rollups:
+        sums over the whole read or per month or quarter, without dimensions or by one."""
+        if len(self.used) > 1:
+            return False
+        return self.bucket in ("month", "quarter") or (self.bucket is None and not self.per_day)
+
+
+def whole_months(start: date, end: date) -> tuple[date, date]:
+    """(first, until): the first days of the months [start, end] covers completely are those
+    from `first` up to, not including, `until`; both are the day after `end` when there is none."""
+    after_end = end + timedelta(days=1)
+    first = start if start.day == 1 else _next_month(start)
+    until = after_end if after_end.day == 1 else end.replace(day=1)
+    if first >= until:
+        return after_end, after_end
+    return first, until
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
 
 _RECORD = (
     "q(leaf int, metric text, start_day date, end_day date, "
@@ -47,7 +70,60 @@ _RECORD = (
 )
 
 
+_MONTHLY_RECORD = _RECORD.replace(")", ", month_from date, month_until date)")
+
+
+def _monthly_subquery(shape: ReadShape, parameter: str) -> str:
+    """A monthly read: its whole months from the monthly rollups, the days before and after
+    them from the daily ones — three plain index ranges, summed together."""
+
+    def day(column: str) -> str:
+        if shape.bucket is None:
+            return "null::date"
+        return f"greatest(date_trunc('{shape.bucket}', {column}::timestamp)::date, q.start_day)"
+
+    bound = "null::numeric" if shape.bucket is None else "sum(x.bound)"
+    where = "{t}.metric = q.metric"
+    group = "null::text"
+    if shape.used:
+        (dimension,) = shape.used
+        daily, monthly, name = "daily_dimension_rollups", "monthly_dimension_rollups", dimension
+        where += f" and {{t}}.dimension = '{dimension}'"
+        if dimension in shape.filtered:
+            where += f" and {{t}}.value = any(q.{DIMENSION_COLUMNS[dimension]})"
+        if dimension in shape.grouped:
+            group = "{t}.value"
+        columns = ", ".join(f"a.{d}" if d == dimension else "null::text" for d in DIMENSION_COLUMNS)
+    else:
+        daily, monthly, name = "daily_totals", "monthly_totals", "grouped"
+        columns = "null::text, null::text, null::text"
+
+    def days(low: str, high: str) -> str:
+        return f"""
+                select {day("r.business_day")} as day, {group.format(t="r")} as grouped,
+                       r.total, abs(r.total) as bound
+                from metrics.{daily} r
+                where {where.format(t="r")} and r.business_day between {low} and {high}"""
+
+    return f"""
+        select q.leaf, a.day, {columns}, a.total, a.bound
+        from jsonb_to_recordset(cast({parameter} as jsonb)) as {_MONTHLY_RECORD}
+        cross join lateral (
+            select x.day, x.grouped as {name}, sum(x.total) as total, {bound} as bound
+            from ({days("q.start_day", "q.month_from - 1")}
+                union all
+                select {day("m.month")}, {group.format(t="m")}, m.total, m.magnitude
+                from metrics.{monthly} m
+                where {where.format(t="m")} and m.month >= q.month_from and m.month < q.month_until
+                union all {days("q.month_until", "q.end_day")}
+            ) x
+            group by 1, 2
+        ) a"""
+
+
 def _rollup_subquery(shape: ReadShape, parameter: str) -> str:
+    if shape.monthly:
+        return _monthly_subquery(shape, parameter)
     if shape.bucket == SEVEN_DAYS:
         # Runs of seven days counted from the read's start (a seasonal profile's weeks).
         day = "q.start_day + (r.business_day - q.start_day) / 7 * 7"

@@ -60,7 +60,7 @@ class Read:
     def as_row(self, leaf: int) -> tuple[repository.ReadShape, dict[str, Any]]:
         filters = dict(self.filters)
         shape = repository.ReadShape(tuple(filters), self.group_by, self.per_day, self.bucket)
-        return shape, {
+        row = {
             "leaf": leaf,
             "metric": self.metric,
             "start_day": self.start,
@@ -69,6 +69,9 @@ class Read:
             "channels": list(filters["channel"]) if "channel" in filters else None,
             "regions": list(filters["region"]) if "region" in filters else None,
         }
+        if shape.monthly:
+            row["month_from"], row["month_until"] = repository.whole_months(self.start, self.end)
+        return shape, row
 
 
 def decimal_text(value: Decimal | None) -> str | None:
