@@ -8,6 +8,7 @@ walks only the index ranges a read needs. The subqueries of a batch run as one s
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -36,11 +37,11 @@ class ReadShape:
     # "week" | "month" | "quarter" | SEVEN_DAYS: one row per bucket (clipped to start), not per day.
     bucket: str | None = None
 
-    @property
+    @functools.cached_property
     def used(self) -> tuple[str, ...]:
         return tuple(d for d in DIMENSION_COLUMNS if d in self.filtered or d in self.grouped)
 
-    @property
+    @functools.cached_property
     def monthly(self) -> bool:
         """Whether the months the read covers completely are read from the monthly rollups:
         sums over the whole read or per month or quarter, without dimensions or by one."""
@@ -49,6 +50,15 @@ class ReadShape:
         return self.bucket in ("month", "quarter") or (self.bucket is None and not self.per_day)
 
 
+@functools.lru_cache(maxsize=1024)
+def read_shape(
+    filtered: tuple[str, ...], grouped: tuple[str, ...], per_day: bool, bucket: str | None
+) -> ReadShape:
+    """The shape of these parts, one instance per distinct shape (its properties computed once)."""
+    return ReadShape(filtered, grouped, per_day, bucket)
+
+
+@functools.lru_cache(maxsize=4096)
 def whole_months(start: date, end: date) -> tuple[date, date]:
     """(first, until): the first days of the months [start, end] covers completely are those
     from `first` up to, not including, `until`; both are the day after `end` when there is none."""

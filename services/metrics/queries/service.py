@@ -59,7 +59,7 @@ class Read:
 
     def as_row(self, leaf: int) -> tuple[repository.ReadShape, dict[str, Any]]:
         filters = dict(self.filters)
-        shape = repository.ReadShape(tuple(filters), self.group_by, self.per_day, self.bucket)
+        shape = repository.read_shape(tuple(filters), self.group_by, self.per_day, self.bucket)
         row = {
             "leaf": leaf,
             "metric": self.metric,
