@@ -32,7 +32,7 @@ from graphql import (
     GraphQLSchema,
     Undefined,
 )
-from graphql.pyutils import Path
+from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 # (its resolver, called without resolve info; its leaf type; whether null is refused) of a
@@ -78,6 +78,112 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # Strawberry always passes a manager; it wraps resolvers only when it holds middleware.
         manager = self.middleware_manager
         self._short_path = manager is None or not manager.middlewares
+        self._field_sets: dict[int, tuple[Any, list[Any]]] = {}
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: Any,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's `execute_fields`, with plain leaves read in the loop itself (no path
+        and no call per leaf); every other field, and a leaf that needs the general path, goes
+        to `execute_field` as there."""
+        if not self._short_path:
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        general = super().execute_field
+        try:
+            for response_name, field_details_list, plan in self._fields(parent_type, grouped_field_set):
+                if plan is not None:
+                    value = self._read_leaf(plan, source_value)
+                    if value is not Undefined:
+                        results[response_name] = value
+                        continue
+                field_path = Path(path, response_name, parent_type.name)
+                result = general(parent_type, source_value, field_details_list, field_path, position_context)
+                if result is not Undefined:
+                    results[response_name] = result
+                    if is_awaitable(result):
+                        awaitable_fields.append(response_name)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background([results[field] for field in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+
+        async def get_results() -> dict[str, Any]:
+            if len(awaitable_fields) == 1:
+                field = awaitable_fields[0]
+                results[field] = await results[field]
+            else:
+                awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
+                results.update(zip(awaitable_fields, awaited, strict=True))
+            return results
+
+        return get_results()
+
+    def complete_iterable_value(
+        self,
+        item_type: Any,
+        field_details_list: Any,
+        info: Any,
+        path: Path,
+        items: Any,
+        position_context: Any,
+    ) -> Any:
+        """A list of objects whose selected fields are all plain leaves (a series' points) is
+        completed in one loop; any other list, or an item the loop cannot answer alike, the
+        general way (the whole list again: reading plain leaves has no effects)."""
+        flat = self._plain_objects(item_type, field_details_list, path, items)
+        if flat is not None:
+            return flat
+        return super().complete_iterable_value(
+            item_type, field_details_list, info, path, items, position_context
+        )
+
+    def _plain_objects(self, item_type: Any, field_details_list: Any, path: Path, items: Any) -> Any:
+        non_null = isinstance(item_type, GraphQLNonNull)
+        object_type = item_type.of_type if non_null else item_type
+        if (
+            not self._short_path
+            or type(items) not in (list, tuple)
+            or not isinstance(object_type, GraphQLObjectType)
+            or object_type.is_type_of is not None
+            or self.get_stream_usage(field_details_list, path) is not None
+        ):
+            return None
+        grouped_field_set, new_defer_usages, *_ = self.collect_subfields(object_type, field_details_list)
+        if new_defer_usages:
+            return None
+        fields = self._fields(object_type, grouped_field_set)
+        if not all(plan is not None for _, _, plan in fields):
+            return None
+        read = self._read_leaf
+        completed: list[dict[str, Any] | None] = []
+        for item in items:
+            if item is None:
+                if non_null:
+                    return None
+                completed.append(None)
+                continue
+            if isinstance(item, Exception) or self.is_awaitable(item):
+                return None
+            values: dict[str, Any] = {}
+            for response_name, _, plan in fields:
+                value = read(plan, item)  # type: ignore[arg-type]
+                if value is Undefined:
+                    return None
+                values[response_name] = value
+            completed.append(values)
+        return completed
 
     def execute_field(
         self,
@@ -87,25 +193,49 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         position_context: Any,
     ) -> Any:
+        # Fields executed one by one (the root's, a mutation's) take the short path here.
         node = field_details_list[0].node
         plan = self._plan(parent_type, node.name.value)
         if plan is not None and self._short_path and not node.arguments:
-            resolve, leaf, non_null = plan
-            try:
-                value = resolve(source, None)
-            except Exception:
-                value = Undefined  # the general path raises it again, as a located error
-            if value is None:
-                if not non_null:
-                    return None
-            elif value is not Undefined and not isinstance(value, Exception) and not self.is_awaitable(value):
-                try:
-                    coerced = leaf.coerce_output_value(value)
-                except Exception:
-                    coerced = None
-                if coerced is not None and coerced is not Undefined:
-                    return coerced
+            value = self._read_leaf(plan, source)
+            if value is not Undefined:
+                return value
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+    def _read_leaf(self, plan: tuple[Callable[..., Any], GraphQLLeafType, bool], source: Any) -> Any:
+        """The completed value of a plain leaf, or Undefined when the general path must judge."""
+        resolve, leaf, non_null = plan
+        try:
+            value = resolve(source, None)
+        except Exception:
+            return Undefined  # the general path raises it again, as a located error
+        if value is None:
+            return Undefined if non_null else None
+        if value is Undefined or isinstance(value, Exception) or self.is_awaitable(value):
+            return Undefined
+        try:
+            coerced = leaf.coerce_output_value(value)
+        except Exception:
+            return Undefined
+        return Undefined if coerced is None else coerced
+
+    def _fields(
+        self, parent_type: GraphQLObjectType, grouped_field_set: Any
+    ) -> list[tuple[str, Any, tuple[Callable[..., Any], GraphQLLeafType, bool] | None]]:
+        """(response name, field details, leaf plan when a plain leaf without arguments) of each
+        field of a collected field set, worked out once per set and request."""
+        key = id(grouped_field_set)
+        known = self._field_sets.get(key)
+        if known is not None and known[0] is grouped_field_set:
+            return known[1]
+        fields = []
+        for response_name, field_details_list in grouped_field_set.items():
+            node = field_details_list[0].node
+            plan = None if node.arguments else self._plan(parent_type, node.name.value)
+            fields.append((response_name, field_details_list, plan))
+        # The set is kept alive with its entry, so its id is not reused during the request.
+        self._field_sets[key] = (grouped_field_set, fields)
+        return fields
 
     def _plan(self, parent_type: GraphQLObjectType, field_name: str) -> LeafPlan:
         key = (parent_type.name, field_name)

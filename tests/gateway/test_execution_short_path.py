@@ -117,6 +117,14 @@ class Query:
         return [_make(spec) for spec in self.specs]
 
     @strawberry.field
+    def maybe_points(self) -> list[Point | None]:
+        """Items may be null, or an error in place of the object."""
+        return [
+            None if spec.get("absent") else ValueError("no point") if spec.get("failed") else _make(spec)
+            for spec in self.specs
+        ]
+
+    @strawberry.field
     def first(self) -> Point | None:
         return _make(self.specs[0]) if self.specs else None
 
@@ -155,6 +163,21 @@ def test_valid_leaves_answer_alike() -> None:
         "flag": True, "doubled": 2, "__typename": "Point",
     }  # fmt: skip
     _assert_same(document, specs)
+
+
+def test_lists_of_plain_objects_with_null_and_failing_items_answer_alike() -> None:
+    good = {"start": date(2025, 1, 1), "value": Decimal("1.5"), "count": 1, "colour": Colour.RED}
+    specs = [good, {**good, "absent": True}, {**good, "failed": True}, {**good, "count": "three"}]
+    document = "{ maybePoints { start value count } }"
+    data, errors = _run(SHORT, document, specs)
+    assert data == {"maybePoints": [{"start": "2025-01-01", "value": "1.5", "count": 1}, None, None, None]}
+    assert [(message, path) for message, path, _ in errors] == [
+        ("Int cannot represent non-integer value: 'three'", ("maybePoints", 3, "count")),
+        ("no point", ("maybePoints", 2)),
+    ]
+    _assert_same(document, specs)
+    _assert_same(document, [good, {**good, "absent": True}])
+    _assert_same("{ maybePoints { start } points { start count } }", [good, good])
 
 
 def test_fields_with_permissions_or_extensions_are_never_read_on_the_short_path() -> None:
