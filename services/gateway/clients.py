@@ -52,12 +52,12 @@ class Upstream:
         )
 
     async def get(self, service: ServiceName, path: str, **params: Any) -> Any:
-        return (await self.request(service, "GET", path, params=params)).json()
+        return _decoded(await self.request(service, "GET", path, params=params))
 
     async def post(
         self, service: ServiceName, path: str, body: Any, *, headers: dict[str, str] | None = None
     ) -> Any:
-        return (await self.request(service, "POST", path, json=body, headers=headers)).json()
+        return _decoded(await self.request(service, "POST", path, json=body, headers=headers))
 
     async def read(self, service: ServiceName, path: str, body: Any) -> Any:
         """A read sent as POST because its question is a body (batched queries, progress):
@@ -80,7 +80,8 @@ class Upstream:
 
 
 def _decoded(response: httpx.Response) -> Any:
-    """The JSON body, decoded by orjson: batched answers (series, progress) are large. Exact
+    """The JSON body, decoded by orjson: batched answers (series, progress, a plan's targets)
+    are large. Exact
     because the services send every decimal as a JSON string (orjson would read a JSON fraction,
     or an integer past 64 bits, as a float); a body orjson refuses goes to the standard decoder."""
     try:

@@ -19,6 +19,7 @@ never older.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -66,12 +67,17 @@ class _Kept:
 
 def months_read(metrics: Iterable[str], start: date, end: date) -> tuple[Month, ...]:
     """The (metric, month) pairs a query over [start, end] of these base metrics reads."""
+    return _months_read(tuple(sorted(metrics)), start, end)
+
+
+@functools.lru_cache(maxsize=4096)
+def _months_read(metrics: tuple[str, ...], start: date, end: date) -> tuple[Month, ...]:
     firsts = []
     month = start.replace(day=1)
     while month <= end:
         firsts.append(month)
         month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return tuple((metric, first) for metric in sorted(metrics) for first in firsts)
+    return tuple((metric, first) for metric in metrics for first in firsts)
 
 
 class AnswerCache:
