@@ -6,11 +6,14 @@ general way — resolve info, argument coercion, value completion — which is m
 gateway's CPU per dashboard. A field that has no resolver of its own and no field extension
 (permission classes included: Strawberry gives such a field its plain attribute resolver),
 takes no arguments and returns a scalar or an enum is read here with that resolver and coerced
-with its type, as the general path would.
+with its type, as the general path would — inside the loop over an object's fields, with no
+path or call of its own. A list of objects whose selected fields are all such leaves (a
+series' points) is completed in one loop.
 
 Anything unusual goes the general way, so errors keep their exact message, path and null
 propagation: a null for a non-null field, a value the type cannot coerce, an exception or an
-awaitable returned as a value, field middleware. The answers of both paths are equal: a
+awaitable returned as a value, field middleware, a null or failing item of such a list (the
+whole list then goes the general way). The answers of both paths are equal: a
 hypothesis test compares them on random selections over random values, every way a leaf can
 fail, and fields with permission classes and extensions; the dashboards of the gateway's tests
 run on the short path.
