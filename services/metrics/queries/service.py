@@ -320,8 +320,12 @@ class QueryRunner:
         positions = [tuple(_ROW_POSITION[d] for d in read.group_by) for read in self.reads]
         bounds: dict[int, Decimal] = {}
         for leaf, day, category, channel, region, total, bound in rows:
-            dimensions = (None, None, category, channel, region)
-            key = tuple(dimensions[i] or None for i in positions[leaf])
+            where = positions[leaf]
+            if where:
+                dimensions = (None, None, category, channel, region)
+                key: GroupKey = tuple([dimensions[i] or None for i in where])
+            else:
+                key = ()  # most reads are not grouped
             data[leaf][key][day] = total
             if bound is not None:
                 bounds[leaf] = _EXACT.add(bounds.get(leaf, ZERO), bound)
