@@ -15,10 +15,16 @@ a bucket's days in 28 digits would be exact.
 The ingest and `rebuild_rollups()` write them in the same statement or function as the daily
 rollups, so they always equal the sums of the raw events; their writes reach the data version
 and the data changes through the daily rollups written beside them. Those two writers mark
-their transaction (`pacer.monthly_rollups_written`). Any other write to `daily_totals` or
+their transaction (`pacer.monthly_rollups_written`) while they write. Any other write to `daily_totals` or
 `daily_dimension_rollups` — a fix by hand — makes triggers sum the months it touched again
 from the daily rows (their magnitude then from the day totals, still a bound), and a truncate
 of them empties the monthly table too. The monthly tables themselves are not edited by hand.
+At upgrade they are filled from the daily rollups (fixes by hand made before included).
+
+A fix by hand takes the data version's row before the monthly rows (the triggers fire in name
+order, `bump_data_version` first) while a push takes them the other way round: the two can
+deadlock when they meet in the same month, and PostgreSQL then aborts one of them. A push so
+aborted stored nothing and is sent again; fixes by hand are best made with pushes paused.
 """
 
 from collections.abc import Sequence
@@ -143,8 +149,19 @@ def upgrade() -> None:
         )
         """
     )
-    for statement in _MONTHLY_FILL:  # one statement per call
-        op.execute(statement)
+    # Filled from the daily rollups, which fixes by hand may have made differ from the events
+    # (the magnitude is then summed from the day totals: still a bound).
+    for daily, monthly, keys in FOLLOWED:
+        columns = ", ".join(keys)
+        op.execute(
+            f"""
+            insert into {SCHEMA}.{monthly} ({columns}, month, total, magnitude)
+            select {columns}, {MONTH}, sum(total), sum(abs(total))
+            from {SCHEMA}.{daily}
+            group by {columns}, {MONTH}
+            order by {columns}, {MONTH}
+            """
+        )
     for daily, monthly, keys in FOLLOWED:
         for event, referencing in ROW_EVENTS:
             op.execute(_follow_function(daily, monthly, keys, event))
@@ -175,7 +192,9 @@ def upgrade() -> None:
         )
     mark = f"select set_config('{MARK}', pg_current_xact_id()::text, true);"
     monthly_rebuild = f"truncate {SCHEMA}.monthly_totals, {SCHEMA}.monthly_dimension_rollups;"
-    op.execute(_rebuild_function(mark + _DAILY_REBUILD + monthly_rebuild + "".join(_MONTHLY_FILL)))
+    # The mark ends with the rebuild: a fix by hand later in the same transaction is followed.
+    unmark = f"\n            select set_config('{MARK}', '', true);"
+    op.execute(_rebuild_function(mark + _DAILY_REBUILD + monthly_rebuild + "".join(_MONTHLY_FILL) + unmark))
 
 
 def downgrade() -> None:

@@ -13,10 +13,10 @@ series' points) is completed in one loop.
 Anything unusual goes the general way, so errors keep their exact message, path and null
 propagation: a null for a non-null field, a value the type cannot coerce, an exception or an
 awaitable returned as a value, field middleware, a null or failing item of such a list (the
-whole list then goes the general way). The answers of both paths are equal: a
-hypothesis test compares them on random selections over random values, every way a leaf can
-fail, and fields with permission classes and extensions; the dashboards of the gateway's tests
-run on the short path.
+whole list then goes the general way), a list under or holding a deferred fragment. The
+answers of both paths are equal: a hypothesis test compares them on random selections over
+random values, every way a leaf can fail, and fields with permission classes and extensions;
+the dashboards of the gateway's tests run on the short path.
 """
 
 from __future__ import annotations
@@ -145,7 +145,12 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         """A list of objects whose selected fields are all plain leaves (a series' points) is
         completed in one loop; any other list, or an item the loop cannot answer alike, the
         general way (the whole list again: reading plain leaves has no effects)."""
-        flat = self._plain_objects(item_type, field_details_list, path, items)
+        # Under a deferred fragment (a position context) the general path splits the fields.
+        flat = (
+            None
+            if position_context is not None
+            else self._plain_objects(item_type, field_details_list, path, items)
+        )
         if flat is not None:
             return flat
         return super().complete_iterable_value(
@@ -167,8 +172,11 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if new_defer_usages:
             return None
         fields = self._fields(object_type, grouped_field_set)
-        if not all(plan is not None for _, _, plan in fields):
-            return None
+        if not all(
+            plan is not None and all(details.defer_usage is None for details in field_details)
+            for _, field_details, plan in fields
+        ):
+            return None  # a field to resolve, or one deferred: the general path splits them
         read = self._read_leaf
         completed: list[dict[str, Any] | None] = []
         for item in items:

@@ -21,6 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission
+from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from services.gateway.execution import LeafFastExecutionContext
 
@@ -261,3 +263,47 @@ def test_any_selection_over_any_values_answers_alike(
         fields.append(f"{label}{name}{directive}")
     document = f"{{ {root} {{ {' '.join(fields)} }} }}"
     _assert_same(document, specs)
+
+
+@strawberry.type
+class Reading:
+    a: int
+    b: int
+
+
+@strawberry.type
+class Readings:
+    points: list[Reading]
+
+
+@strawberry.type
+class DeferQuery:
+    @strawberry.field
+    def target(self) -> Readings:
+        return Readings(points=[Reading(a=1, b=2), Reading(a=3, b=4)])
+
+
+def _incremental(execution_context_class: Any) -> list[Any]:
+    """The initial and every later payload of a deferred query (the gateway's own schema has
+    no @defer; the short path must still leave deferred fields to the general path)."""
+    schema = strawberry.Schema(
+        query=DeferQuery,
+        execution_context_class=execution_context_class,
+        config=StrawberryConfig(enable_experimental_incremental_execution=True),
+    )
+
+    async def run() -> list[Any]:
+        result: Any = await schema.execute("{ target { points { a } ... @defer { points { b } } } }")
+        payloads = [result.initial_result.formatted]
+        async for later in result.subsequent_results:
+            payloads.append(later.formatted)
+        return payloads
+
+    return asyncio.run(run())
+
+
+def test_deferred_fields_of_plain_objects_are_delivered_later_as_on_the_general_path() -> None:
+    short = _incremental(LeafFastExecutionContext)
+    assert short[0]["data"] == {"target": {"points": [{"a": 1}, {"a": 3}]}}
+    assert len(short) == 2
+    assert short == _incremental(StrawberryGraphQLCoreExecutionContext)

@@ -108,6 +108,8 @@ select event_id from claimed
 _INGEST_NEW = _INGEST.replace("    on conflict (event_id) do nothing\n", "", 1)
 
 _MARK_MONTHLY_WRITTEN = "select set_config('pacer.monthly_rollups_written', pg_current_xact_id()::text, true)"
+# ... only while the statement runs: a later write of the daily rollups is followed again.
+_UNMARK_MONTHLY_WRITTEN = "select set_config('pacer.monthly_rollups_written', '', true)"
 
 # Per connection, emptied at every commit: COPY needs a table to land in.
 _STAGING = """
@@ -212,7 +214,7 @@ async def insert_events(session: AsyncSession, batch: ParsedBatch) -> tuple[set[
     )
     await raw.copy_records_to_table("ingest_staging", columns=_STAGING_COLUMNS, records=records)
     # The statement writes the monthly rollups itself: the triggers that follow hand-made
-    # writes of the daily rollups stand aside for this transaction.
+    # writes of the daily rollups stand aside while it runs.
     # (Marked before the savepoint, so that undoing the first attempt keeps the mark.)
     await raw.execute(f"{_MARK_MONTHLY_WRITTEN}; savepoint ingest_new")
     try:
@@ -220,8 +222,9 @@ async def insert_events(session: AsyncSession, batch: ParsedBatch) -> tuple[set[
     except asyncpg.UniqueViolationError:
         await raw.execute("rollback to savepoint ingest_new")
         records = await raw.fetch(_INGEST)
+        await raw.execute(_UNMARK_MONTHLY_WRITTEN)
     else:
-        await raw.execute("release savepoint ingest_new")
+        await raw.execute(f"release savepoint ingest_new; {_UNMARK_MONTHLY_WRITTEN}")
     claimed = {record[0] for record in records}
     others = [batch.event_ids[i] for i in rows if batch.event_ids[i] not in claimed]
     if others:
