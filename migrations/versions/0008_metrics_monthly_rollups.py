@@ -15,16 +15,17 @@ a bucket's days in 28 digits would be exact.
 The ingest and `rebuild_rollups()` write them in the same statement or function as the daily
 rollups, so they always equal the sums of the raw events; their writes reach the data version
 and the data changes through the daily rollups written beside them. Those two writers mark
-their transaction (`pacer.monthly_rollups_written`) while they write. Any other write to `daily_totals` or
-`daily_dimension_rollups` — a fix by hand — makes triggers sum the months it touched again
-from the daily rows (their magnitude then from the day totals, still a bound), and a truncate
-of them empties the monthly table too. The monthly tables themselves are not edited by hand.
-At upgrade they are filled from the daily rollups (fixes by hand made before included).
+their transaction (`pacer.monthly_rollups_written`) while they write. Any other write to
+`daily_totals` or `daily_dimension_rollups` — a fix by hand — makes triggers sum the months it
+touched again from the daily rows (their magnitude then from the day totals, still a bound),
+and a truncate of them empties the monthly table too. The monthly tables themselves are not
+edited by hand. At upgrade they are filled from the daily rollups (fixes by hand made before
+included).
 
 A fix by hand takes the data version's row before the monthly rows (the triggers fire in name
 order, `bump_data_version` first) while a push takes them the other way round: the two can
 deadlock when they meet in the same month, and PostgreSQL then aborts one of them. A push so
-aborted stored nothing and is sent again; fixes by hand are best made with pushes paused.
+aborted stored nothing and can be sent again; fixes by hand are best made with pushes paused.
 """
 
 from collections.abc import Sequence
