@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Annotated, Any
 
-import orjson
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
+
+from shared.http import json_value
 
 
 def async_url(url: str) -> str:
@@ -38,20 +38,10 @@ def _plain_numerics(dbapi_connection: Any, _record: Any) -> None:
     )
 
 
-def _json_loads(text: str | bytes) -> Any:
-    """A JSON column's value, decoded by orjson (several times faster than the standard
-    library); a document orjson refuses (an integer past 64 bits) by the standard library,
-    which the result would have come from anyway."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
-
-
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     engine = create_async_engine(
         async_url(url),
-        json_deserializer=_json_loads,
+        json_deserializer=json_value,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,

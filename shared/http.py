@@ -57,6 +57,16 @@ def _json_body(payload: Any) -> bytes:
         return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
+def json_value(data: bytes | str) -> Any:
+    """JSON decoded by orjson (answers and JSON columns run to megabytes); what orjson refuses
+    (an integer past 64 bits) by the standard library, which decodes everything else alike.
+    The services write every decimal as a JSON string, so none is read as a float."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
+
+
 def _transient(exc: BaseException) -> bool:
     if isinstance(exc, httpx.TransportError):
         return True
@@ -164,10 +174,10 @@ class ServiceClient:
         )
 
     async def get_json(self, path: str, *, authorization: str | None, **kwargs: Any) -> Any:
-        return (await self.request("GET", path, authorization=authorization, **kwargs)).json()
+        return json_value((await self.request("GET", path, authorization=authorization, **kwargs)).content)
 
     async def post_json(self, path: str, *, authorization: str | None, **kwargs: Any) -> Any:
-        return (await self.request("POST", path, authorization=authorization, **kwargs)).json()
+        return json_value((await self.request("POST", path, authorization=authorization, **kwargs)).content)
 
     async def query_metrics(
         self, queries: list[dict[str, Any]], *, authorization: str | None
@@ -183,9 +193,7 @@ class ServiceClient:
                 json={"queries": queries[start : start + MAX_QUERIES_PER_CALL]},
                 idempotent=True,
             )
-            # orjson: answers run to megabytes; every decimal in them is a JSON string, so no
-            # number is ever read as a float.
-            for result in orjson.loads(response.content).get("results", []):
+            for result in json_value(response.content).get("results", []):
                 results[str(result["id"])] = result
         return results
 

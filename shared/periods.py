@@ -50,6 +50,11 @@ class Period:
         return self.label or f"{self.start.isoformat()}..{self.end.isoformat()}"
 
 
+def next_month(day: date) -> date:
+    """The first day of the month after `day`'s."""
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
 @lru_cache(maxsize=8192)  # progress shifts the same few period edges for every target
 def _shift_date(day: date, years: int) -> date:
     year = day.year + years

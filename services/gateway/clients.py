@@ -12,9 +12,8 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import httpx
-import orjson
 
-from shared.http import ServiceClient, largest_page
+from shared.http import ServiceClient, json_value, largest_page
 
 ServiceName = Literal["targets", "metrics", "reviews"]
 SERVICE_NAMES: tuple[ServiceName, ...] = ("targets", "metrics", "reviews")
@@ -52,17 +51,17 @@ class Upstream:
         )
 
     async def get(self, service: ServiceName, path: str, **params: Any) -> Any:
-        return _decoded(await self.request(service, "GET", path, params=params))
+        return json_value((await self.request(service, "GET", path, params=params)).content)
 
     async def post(
         self, service: ServiceName, path: str, body: Any, *, headers: dict[str, str] | None = None
     ) -> Any:
-        return _decoded(await self.request(service, "POST", path, json=body, headers=headers))
+        return json_value((await self.request(service, "POST", path, json=body, headers=headers)).content)
 
     async def read(self, service: ServiceName, path: str, body: Any) -> Any:
         """A read sent as POST because its question is a body (batched queries, progress):
         idempotent, so retried with backoff like a GET."""
-        return _decoded(await self.request(service, "POST", path, json=body, idempotent=True))
+        return json_value((await self.request(service, "POST", path, json=body, idempotent=True)).content)
 
     async def get_all(self, service: ServiceName, path: str, **params: Any) -> list[dict[str, Any]]:
         """Every item of a paged list, following `next_cursor` with the largest page size."""
@@ -77,14 +76,3 @@ class Upstream:
 
     def counts(self) -> dict[str, int]:
         return {name: self.calls.get(name, 0) for name in SERVICE_NAMES}
-
-
-def _decoded(response: httpx.Response) -> Any:
-    """The JSON body, decoded by orjson: batched answers (series, progress, a plan's targets)
-    are large. Exact
-    because the services send every decimal as a JSON string (orjson would read a JSON fraction,
-    or an integer past 64 bits, as a float); a body orjson refuses goes to the standard decoder."""
-    try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        return response.json()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import functools
 from collections.abc import Awaitable
 from datetime import date, datetime
 from decimal import Decimal
@@ -225,26 +224,16 @@ class Target:
 def _series_points(raw: dict[str, Any] | None) -> list[SeriesPoint] | None:
     if raw is None:
         return None
-    points = []
-    for point in raw.get("series") or []:
-        # A series has as many points as buckets and few distinct bucket dates: each text is
-        # parsed once (`_day`); decimals only when present.
-        value, numerator, denominator = point.get("value"), point.get("numerator"), point.get("denominator")
-        points.append(
-            SeriesPoint(
-                start=_day(point["start"]) or date.min,
-                end=_day(point["end"]) or date.max,
-                value=None if value is None else dec(value),
-                numerator=None if numerator is None else dec(numerator),
-                denominator=None if denominator is None else dec(denominator),
-            )
+    return [
+        SeriesPoint(
+            start=day(point["start"]) or date.min,
+            end=day(point["end"]) or date.max,
+            value=dec(point.get("value")),
+            numerator=dec(point.get("numerator")),
+            denominator=dec(point.get("denominator")),
         )
-    return points
-
-
-@functools.lru_cache(maxsize=4096)
-def _day(text: Any) -> date | None:
-    return day(text)
+        for point in raw.get("series") or []
+    ]
 
 
 def _as_bucket(value: Any) -> Bucket | None:

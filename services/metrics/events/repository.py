@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.metrics.events.parsing import ParsedBatch
+from shared.periods import next_month
 
 log = structlog.get_logger("pacer.metrics.events")
 
@@ -133,10 +134,6 @@ def _month_start(day: date) -> date:
     return day.replace(day=1)
 
 
-def _next_month(month: date) -> date:
-    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
-
-
 async def ensure_partitions(engine: AsyncEngine, days: Iterable[date]) -> None:
     """Creates the monthly partitions a batch needs, once, outside the batch's transaction."""
     months = sorted({_month_start(d) for d in days} - _known_partitions)
@@ -158,7 +155,7 @@ async def ensure_partitions(engine: AsyncEngine, days: Iterable[date]) -> None:
                         await conn.execute(
                             text(
                                 f"create table metrics.{name} partition of metrics.events for values "
-                                f"from ('{month.isoformat()}') to ('{_next_month(month).isoformat()}')"
+                                f"from ('{month.isoformat()}') to ('{next_month(month).isoformat()}')"
                             )
                         )
             except DBAPIError:

@@ -32,6 +32,7 @@ from prometheus_client import Counter
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.periods import next_month
 from shared.settings import get_settings
 
 QUERY_CACHE = Counter(
@@ -76,7 +77,7 @@ def _months_read(metrics: tuple[str, ...], start: date, end: date) -> tuple[Mont
     month = start.replace(day=1)
     while month <= end:
         firsts.append(month)
-        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        month = next_month(month)
     return tuple((metric, first) for metric in metrics for first in firsts)
 
 

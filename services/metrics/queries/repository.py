@@ -18,6 +18,8 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.periods import next_month
+
 DIMENSION_COLUMNS = {"category": "categories", "channel": "channels", "region": "regions"}
 # The bucket of seven-day runs from a read's start (not a calendar week).
 SEVEN_DAYS = "seven_days"
@@ -63,15 +65,11 @@ def whole_months(start: date, end: date) -> tuple[date, date]:
     """(first, until): the first days of the months [start, end] covers completely are those
     from `first` up to, not including, `until`; both are the day after `end` when there is none."""
     after_end = end + timedelta(days=1)
-    first = start if start.day == 1 else _next_month(start)
+    first = start if start.day == 1 else next_month(start)
     until = after_end if after_end.day == 1 else end.replace(day=1)
     if first >= until:
         return after_end, after_end
     return first, until
-
-
-def _next_month(day: date) -> date:
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
 _RECORD = (

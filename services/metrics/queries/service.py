@@ -31,6 +31,7 @@ from services.metrics.queries.schemas import Bucket, MetricQuery, QueryFilters, 
 from shared.auth import Permission, Principal
 from shared.errors import Problem
 from shared.formula import DECIMAL_CONTEXT, Node, Ref, evaluate, ratio_parts, references
+from shared.periods import next_month
 
 MAX_RANGE_DAYS = 3700  # ten years and a bit
 MAX_FILTER_VALUES = 200
@@ -104,7 +105,7 @@ def _longer_buckets(start: date, end: date, bucket: Bucket) -> Spans:
         if bucket == Bucket.WEEK:
             last = cursor + timedelta(days=6 - cursor.weekday())
         elif bucket == Bucket.MONTH:
-            following = date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
+            following = next_month(cursor)
             last = following - timedelta(days=1)
         else:
             quarter_start_month = 3 * ((cursor.month - 1) // 3) + 1
