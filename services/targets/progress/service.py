@@ -27,6 +27,7 @@ from services.targets.deps import get_plan
 from services.targets.metrics_client import MetricsClient
 from services.targets.plans.models import Plan
 from services.targets.progress.schemas import HistoryDay, HistoryOut, ProgressOut
+from services.targets.targets.kept import Selection, kept_targets
 from services.targets.targets.models import Target
 from services.targets.targets.service import current_definition, get_target
 from shared.decomposition import natural_places
@@ -250,9 +251,14 @@ async def progress_of(
     metrics: MetricsClient,
     targets: Sequence[Target],
     as_of: date | None,
+    plans: dict[uuid.UUID, Plan] | None = None,
 ) -> list[ProgressOut]:
-    plan_ids = {t.plan_id for t in targets}
-    plans = {p.id: p for p in (await session.execute(select(Plan).where(Plan.id.in_(plan_ids)))).scalars()}
+    """Progress of `targets`; `plans` holds their plans when the caller has read them."""
+    if plans is None:
+        plan_ids = {t.plan_id for t in targets}
+        plans = {
+            p.id: p for p in (await session.execute(select(Plan).where(Plan.id.in_(plan_ids)))).scalars()
+        }
     dates = {t.id: as_of or today_in(plans[t.plan_id].timezone) for t in targets}
     queries = [q for t in targets for q in _queries(t, dates[t.id])]
     # Targets not started yet need nothing from the metrics service (their definitions as
@@ -305,15 +311,32 @@ async def progress_batch(
         if missing:
             raise Problem(404, "target_not_found", "Some targets do not exist.", target_ids=missing)
         targets = [found[i] for i in wanted]
-    else:
-        assert plan_id is not None
-        await get_plan(session, plan_id)
-        query = select(Target).where(Target.plan_id == plan_id)
-        if active_in:
-            window = parse_period(active_in)
-            query = query.where(Target.starts_on <= window.end, Target.ends_on >= window.start)
-        targets = list((await session.execute(query.order_by(Target.starts_on, Target.id))).scalars())
-    return await progress_of(session, metrics, targets, as_of)
+        return await progress_of(session, metrics, targets, as_of)
+    assert plan_id is not None
+    targets, plans = await _plan_targets(session, plan_id, active_in)
+    return await progress_of(session, metrics, targets, as_of, plans)
+
+
+async def _plan_targets(session: AsyncSession, plan_id: uuid.UUID, active_in: str | None) -> Selection:
+    """A plan's targets (those active in `active_in`) and the plan, kept until either changes."""
+    kept = kept_targets()
+    version = await kept.version(session)
+    key = (plan_id, active_in)
+    selection = kept.selection(version, key)
+    if selection is not None:
+        return selection
+    plan = await get_plan(session, plan_id)
+    query = select(Target).where(Target.plan_id == plan_id)
+    if active_in:
+        window = parse_period(active_in)
+        query = query.where(Target.starts_on <= window.end, Target.ends_on >= window.start)
+    targets = list((await session.execute(query.order_by(Target.starts_on, Target.id))).scalars())
+    # Detached at once, so nothing this session does later (a rollback) can expire them.
+    for row in (plan, *targets):
+        session.expunge(row)
+    selection = (targets, {plan.id: plan})
+    kept.keep_selection(version, key, selection)
+    return selection
 
 
 async def history(

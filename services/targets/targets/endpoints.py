@@ -50,7 +50,12 @@ async def create_target(
     return out
 
 
-@router.get("/plans/{plan_id}/targets", summary="List a plan's targets", responses=problem_responses(404))
+@router.get(
+    "/plans/{plan_id}/targets",
+    response_model=Page[TargetOut],
+    summary="List a plan's targets",
+    responses=problem_responses(404),
+)
 async def list_targets(
     plan_id: uuid.UUID,
     principal: Reader,
@@ -64,9 +69,9 @@ async def list_targets(
     parent_id: Annotated[uuid.UUID | None, Query(description="Only the children of this target.")] = None,
     roots_only: Annotated[bool, Query(description="Only targets that are not children.")] = False,
     status: Annotated[TargetStatus | None, Query()] = None,
-) -> Page[TargetOut]:
+) -> Response:
     """Targets ordered by start date, paged, with links and decomposition trees."""
-    return await service.list_targets(
+    body = await service.list_targets_json(
         session,
         plan_id,
         page,
@@ -77,6 +82,7 @@ async def list_targets(
         roots_only=roots_only,
         status=status,
     )
+    return Response(body, media_type="application/json")
 
 
 @router.get(

@@ -10,7 +10,10 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select, tuple_
+import orjson
+from pydantic import TypeAdapter
+from sqlalchemy import ColumnElement, any_, delete, insert, literal, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.targets.deps import (
@@ -25,6 +28,7 @@ from services.targets.deps import (
 from services.targets.initiatives.models import Initiative, target_initiatives
 from services.targets.metrics_client import MetricsClient
 from services.targets.plans.models import Plan
+from services.targets.targets.kept import kept_targets
 from services.targets.targets.models import Target
 from services.targets.targets.schemas import Scope, TargetCreate, TargetOut, TargetUpdate, Tree
 from services.targets.tasks.service import unlink_targets
@@ -91,14 +95,21 @@ def tree_of(target: Target, children: Sequence[Target]) -> Tree | None:
     return Tree(adds_up=all(c.target_value == target.target_value for c in children), children_total=None)
 
 
+def any_of(ids: Sequence[uuid.UUID]) -> ColumnElement[Any]:
+    """`= any_of(ids)`: one array parameter instead of one per id, so the statement is the same
+    for any number of ids (an `in` list is rendered anew for each length)."""
+    return any_(literal(list(ids), ARRAY(UUID(as_uuid=True))))
+
+
 async def hydrate(session: AsyncSession, targets: Sequence[Target]) -> list[TargetOut]:
     """Answers with initiative links, children and the tree, in two queries for any number."""
     ids = [t.id for t in targets]
     if not ids:
         return []
     children: dict[uuid.UUID, list[Target]] = defaultdict(list)
+    any_id = any_of(ids)
     rows = await session.execute(
-        select(Target).where(Target.parent_id.in_(ids)).order_by(Target.position, Target.starts_on)
+        select(Target).where(Target.parent_id == any_id).order_by(Target.position, Target.starts_on)
     )
     for child in rows.scalars():
         assert child.parent_id is not None
@@ -106,7 +117,7 @@ async def hydrate(session: AsyncSession, targets: Sequence[Target]) -> list[Targ
     links: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     link_rows = await session.execute(
         select(target_initiatives.c.target_id, target_initiatives.c.initiative_id)
-        .where(target_initiatives.c.target_id.in_(ids))
+        .where(target_initiatives.c.target_id == any_id)
         .order_by(target_initiatives.c.initiative_id)
     )
     for target_id, initiative_id in link_rows:
@@ -187,6 +198,45 @@ async def list_targets(
         items=await hydrate(session, rows[: page.limit]),
         next_cursor=page.next_cursor(rows, lambda t: (t.starts_on.isoformat(), str(t.id))),
     )
+
+
+_PAGE = TypeAdapter(Page[TargetOut])
+
+
+async def list_targets_json(
+    session: AsyncSession,
+    plan_id: uuid.UUID,
+    page: PageParams,
+    *,
+    active_in: str | None = None,
+    metric: str | None = None,
+    department: str | None = None,
+    parent_id: uuid.UUID | None = None,
+    roots_only: bool = False,
+    status: str | None = None,
+) -> bytes:
+    """`list_targets` encoded as its endpoint answers it, kept until the plan or its targets
+    change (see `kept`)."""
+    kept = kept_targets()
+    version = await kept.version(session)
+    filters = (active_in, metric, department, parent_id, roots_only, status)
+    key = (plan_id, page.limit, orjson.dumps(page.after), *filters)
+    body = kept.page(version, key)
+    if body is None:
+        answer = await list_targets(
+            session,
+            plan_id,
+            page,
+            active_in=active_in,
+            metric=metric,
+            department=department,
+            parent_id=parent_id,
+            roots_only=roots_only,
+            status=status,
+        )
+        body = _PAGE.dump_json(answer, by_alias=True)
+        kept.keep_page(version, key, body)
+    return body
 
 
 # ---- SMART checks -------------------------------------------------------------------------------
