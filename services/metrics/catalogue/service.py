@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import RowMapping
@@ -38,6 +38,9 @@ class Catalogue:
 
     definitions: dict[str, MetricDefinition]
     formulas: dict[str, Node]
+    # The base metrics of each metric, sorted, found once (a catalogue is never changed: an
+    # edited definition makes a new one).
+    _bases: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_rows(cls, rows: list[RowMapping] | Any) -> Catalogue:
@@ -53,14 +56,20 @@ class Catalogue:
     def dependencies(self) -> dict[str, set[str]]:
         return {key: references(node) for key, node in self.formulas.items()}
 
-    def base_metrics_of(self, key: str) -> set[str]:
-        """The base metrics a metric finally reads (itself when it is a base metric)."""
+    def base_metrics_of(self, key: str) -> tuple[str, ...]:
+        """The base metrics a metric finally reads (itself when it is a base metric), sorted."""
+        bases = self._bases.get(key)
+        if bases is None:
+            bases = self._bases[key] = tuple(sorted(self._base_metrics_of(key)))
+        return bases
+
+    def _base_metrics_of(self, key: str) -> set[str]:
         node = self.formulas.get(key)
         if node is None:
             return {key}
         found: set[str] = set()
         for ref in references(node):
-            found |= self.base_metrics_of(ref)
+            found |= self._base_metrics_of(ref)
         return found
 
 

@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import orjson
 from cachetools import LRUCache
 from prometheus_client import Counter
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.metrics.catalogue.service import Catalogue, load_catalogue
 from shared.periods import next_month
 from shared.settings import get_settings
 
@@ -41,6 +41,11 @@ QUERY_CACHE = Counter(
     "from memory (hit) or computed (miss).",
     ["level", "result"],
 )
+_COUNTED = {
+    (level, found): QUERY_CACHE.labels(level=level, result="hit" if found else "miss")
+    for level in ("batch", "query")
+    for found in (True, False)
+}
 # An answer bigger than this share of its layer is not kept: it would push out many others.
 _LARGEST_SHARE = 8
 # Of the memory: a quarter for whole batches, the rest for single queries.
@@ -93,6 +98,7 @@ class AnswerCache:
         self._version: int | None = None
         self._everything_changed_at = 0
         self._changed: dict[Month, int] = {}
+        self._catalogue: tuple[int, Catalogue] | None = None
 
     @property
     def enabled(self) -> bool:
@@ -114,6 +120,17 @@ class AnswerCache:
             self._version = version
         return version
 
+    async def catalogue(self, session: AsyncSession) -> Catalogue:
+        """The catalogue, read again only when a definition may have changed since it was read
+        (after `version`: never older than the version that call read)."""
+        at = self._everything_changed_at
+        if self._catalogue is not None and self._catalogue[0] == at:
+            return self._catalogue[1]
+        catalogue = await load_catalogue(session)
+        if at == self._everything_changed_at:
+            self._catalogue = (at, catalogue)
+        return catalogue
+
     # Whole batches.
 
     @staticmethod
@@ -122,7 +139,7 @@ class AnswerCache:
 
     def get(self, key: bytes) -> bytes | None:
         answer = self._batches.get(key)
-        QUERY_CACHE.labels(level="batch", result="hit" if answer is not None else "miss").inc()
+        _COUNTED["batch", answer is not None].inc()
         return answer
 
     def put(self, key: bytes, answer: bytes) -> None:
@@ -134,8 +151,7 @@ class AnswerCache:
     @staticmethod
     def query_key(query: Any) -> bytes:
         """What a query asks, without its id."""
-        body = orjson.dumps(query.model_dump(mode="json", exclude={"id"}), option=orjson.OPT_SORT_KEYS)
-        return hashlib.blake2b(body, digest_size=20).digest()
+        return hashlib.blake2b(query.model_dump_json(exclude={"id"}).encode(), digest_size=20).digest()
 
     def _holds(self, kept: _Kept) -> bool:
         if self._everything_changed_at > kept.version:
@@ -149,7 +165,7 @@ class AnswerCache:
         if kept is not None and not self._holds(kept):
             del self._queries[key]
             kept = None
-        QUERY_CACHE.labels(level="query", result="hit" if kept is not None else "miss").inc()
+        _COUNTED["query", kept is not None].inc()
         return kept.answer if kept is not None else None
 
     def keep(self, key: bytes, version: int, months: tuple[Month, ...], answer: dict[str, Any]) -> None:

@@ -207,6 +207,7 @@ class _Plan:
     day_leaves: dict[str, int] | None = None
     # An answer computed before (from a cache): only the latest event times are read.
     kept: dict[str, Any] | None = None
+    filters: Filters = ()
 
 
 class QueryRunner:
@@ -233,7 +234,7 @@ class QueryRunner:
         filters = _normalise_filters(query)
         group_by = tuple(dict.fromkeys(d.value for d in query.group_by or ()))
         leaves: dict[str, int] = {}
-        for metric in sorted(self.catalogue.base_metrics_of(query.metric)):
+        for metric in self.catalogue.base_metrics_of(query.metric):
             definition = self.catalogue.definitions[metric]
             additive = definition.aggregation == Aggregation.SUM
             if additive and query.bucket is not None and query.bucket != Bucket.DAY:
@@ -243,7 +244,7 @@ class QueryRunner:
                 per_day = query.bucket is not None or not additive
                 read = Read(metric, query.start, query.end, per_day, group_by, filters)
             leaves[metric] = self._read(read)
-        plan = _Plan(query, group_by, leaves)
+        plan = _Plan(query, group_by, leaves, filters=filters)
         if query.profile is not None:
             self._plan_profile(plan, filters, query.profile.through)
         self.plans.append(plan)
@@ -251,14 +252,14 @@ class QueryRunner:
     def plan_kept(self, query: MetricQuery, answer: dict[str, Any]) -> None:
         """A query answered before: checked as any other, and only its latest event time read."""
         _check(query, self.catalogue)
-        self.plans.append(_Plan(query, (), {}, kept=answer))
+        self.plans.append(_Plan(query, (), {}, kept=answer, filters=_normalise_filters(query)))
 
-    def base_metrics(self, query: MetricQuery) -> set[str]:
+    def base_metrics(self, query: MetricQuery) -> tuple[str, ...]:
         return self.catalogue.base_metrics_of(query.metric)
 
     def _plan_profile(self, plan: _Plan, filters: Filters, through: date) -> None:
         query = plan.query
-        for metric in sorted(self.catalogue.base_metrics_of(query.metric)):
+        for metric in self.catalogue.base_metrics_of(query.metric):
             if query.bucket == Bucket.DAY or (
                 query.bucket is None and self.catalogue.definitions[metric].aggregation != Aggregation.SUM
             ):
@@ -279,7 +280,7 @@ class QueryRunner:
             return
         plan.day_leaves = {
             metric: self._read(Read(metric, query.start, query.end, True, (), filters))
-            for metric in sorted(self.catalogue.base_metrics_of(query.metric))
+            for metric in self.catalogue.base_metrics_of(query.metric)
         }
 
     def _weight_source(self, metric: str) -> str | None:
@@ -300,7 +301,7 @@ class QueryRunner:
     async def run(self, session: AsyncSession) -> list[dict[str, Any]]:
         rows = await repository.read_rollups(session, [r.as_row(i) for i, r in enumerate(self.reads)])
         # The latest event time of every base metric of every query, under its filters.
-        latest_keys = {plan.query.id: self._latest_keys(plan.query) for plan in self.plans}
+        latest_keys = {plan.query.id: self._latest_keys(plan) for plan in self.plans}
         latest_index: dict[tuple[Any, ...], int] = {}
         latest_rows: list[tuple[tuple[str, ...], dict[str, Any]]] = []
         for keys in latest_keys.values():
@@ -347,9 +348,9 @@ class QueryRunner:
             results.append(result)
         return results
 
-    def _latest_keys(self, query: MetricQuery) -> dict[str, tuple[str, Filters]]:
-        filters = _normalise_filters(query)
-        return {metric: (metric, filters) for metric in sorted(self.catalogue.base_metrics_of(query.metric))}
+    def _latest_keys(self, plan: _Plan) -> dict[str, tuple[str, Filters]]:
+        filters = plan.filters
+        return {metric: (metric, filters) for metric in self.catalogue.base_metrics_of(plan.query.metric)}
 
     def _latest_event(self, query: MetricQuery, last: dict[str, datetime | None]) -> str | None:
         """The latest event of the metric; of a derived metric, the oldest latest of its parts."""
@@ -705,7 +706,7 @@ async def run_queries(
     # an answer kept under it is never older than it says.
     if version is None:
         version = await cache.version(session)
-    runner = QueryRunner(await load_catalogue(session))
+    runner = QueryRunner(await cache.catalogue(session))
     computed: list[tuple[int, bytes, tuple[Month, ...]]] = []
     for index, query in enumerate(queries):
         key = cache.query_key(query)
