@@ -183,7 +183,9 @@ def compute_remembered(inp: ProgressInput) -> Progress:
     except TypeError:  # an input that cannot be a key (days given as a list): not remembered
         return compute(inp)
     if progress is None:
-        progress = _progress_memo[key] = compute(dataclasses.replace(inp, stale_reference=None))
+        # Computed with this moment's staleness, which a later ask judges again.
+        progress = _progress_memo[key] = compute(inp)
+        return progress
     stale = is_stale(inp)
     return progress if progress.stale is stale else dataclasses.replace(progress, stale=stale)
 
@@ -235,14 +237,21 @@ def progress_input(
     )
 
 
+# The fields of an answer that progress computes (the rest are the target's).
+_COMPUTED = tuple(name for name in ProgressOut.model_fields if name in {f.name for f in dataclasses.fields(Progress)})
+_COMPUTED_VALUES = operator.attrgetter(*_COMPUTED)
+
+
 def to_out(target: Target, progress: Progress) -> ProgressOut:
-    return ProgressOut(
+    # Every value has its answer's type already (the computation's dataclass is typed alike):
+    # no second validation.
+    return ProgressOut.model_construct(
         target_id=target.id,
         metric=target.metric,
         direction=target.direction,
         starts_on=target.starts_on,
         ends_on=target.ends_on,
-        **{name: getattr(progress, name) for name in ProgressOut.model_fields if hasattr(progress, name)},
+        **dict(zip(_COMPUTED, _COMPUTED_VALUES(progress), strict=True)),
     )
 
 
