@@ -118,6 +118,18 @@ def _longer_buckets(start: date, end: date, bucket: Bucket) -> Spans:
 
 
 @lru_cache(maxsize=128)
+def _span_texts(spans: Spans) -> tuple[tuple[str, str], ...]:
+    """Week, month or quarter spans' first and last days as ISO dates, worked out once (a
+    dashboard's series share their spans)."""
+    return tuple((start.isoformat(), end.isoformat()) for start, end in spans)
+
+
+def _day_texts(spans: Spans) -> list[tuple[str, str]]:
+    """Day spans as ISO dates, each day's text once (not kept: up to 3,700 days a query)."""
+    return [(text, text) for text in (start.isoformat() for start, _ in spans)]
+
+
+@lru_cache(maxsize=128)
 def seven_day_runs(start: date, end: date) -> Spans:
     """Runs of seven days counted from `start`, the last one clipped to `end`."""
     return tuple(
@@ -536,21 +548,13 @@ class QueryRunner:
     def _series(self, query: MetricQuery, overall: dict[str, DayTotals]) -> list[dict[str, Any]]:
         """Every bucket of [start, end] with its value, one object per bucket."""
         spans, values, numerators, denominators = self._series_columns(query, overall)
-        series = []
-        for (span_start, span_end), value, numerator, denominator in zip(
-            spans, values, numerators, denominators, strict=True
-        ):
-            start_text = span_start.isoformat()
-            series.append(
-                {
-                    "start": start_text,
-                    "end": start_text if span_end == span_start else span_end.isoformat(),
-                    "value": value,
-                    "numerator": numerator,
-                    "denominator": denominator,
-                }
+        texts = _day_texts(spans) if query.bucket == Bucket.DAY else _span_texts(spans)
+        return [
+            {"start": start, "end": end, "value": value, "numerator": numerator, "denominator": denominator}
+            for (start, end), value, numerator, denominator in zip(
+                texts, values, numerators, denominators, strict=True
             )
-        return series
+        ]
 
     def _series_compact(self, query: MetricQuery, overall: dict[str, DayTotals]) -> dict[str, Any]:
         """The same day series as columns: entry i is the day `start` + i."""
