@@ -238,7 +238,8 @@ def progress_input(
 
 
 # The fields of an answer that progress computes (the rest are the target's).
-_COMPUTED = tuple(name for name in ProgressOut.model_fields if name in {f.name for f in dataclasses.fields(Progress)})
+_PROGRESS_FIELDS = {f.name for f in dataclasses.fields(Progress)}
+_COMPUTED = tuple(name for name in ProgressOut.model_fields if name in _PROGRESS_FIELDS)
 _COMPUTED_VALUES = operator.attrgetter(*_COMPUTED)
 
 
