@@ -5,7 +5,8 @@ series point's `start`): about 13,000 of them for 200 targets. graphql-core reso
 general way — resolve info, argument coercion, value completion — which is most of the
 gateway's CPU per dashboard. A field that has no resolver of its own and no field extension
 (permission classes included: Strawberry gives such a field its plain attribute resolver),
-takes no arguments and returns a scalar or an enum is read here with that resolver and coerced
+takes no arguments and returns a scalar or an enum is read here as that resolver reads it (the
+attribute itself, when the schema's default resolver is Strawberry's `getattr`) and coerced
 with its type, as the general path would — inside the loop over an object's fields, with no
 path or call of its own. A list of objects whose selected fields are all such leaves (a
 series' points) is completed in one loop.
@@ -21,8 +22,12 @@ the dashboards of the gateway's tests run on the short path.
 
 from __future__ import annotations
 
+import functools
+import operator
 import weakref
 from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from graphql import (
@@ -37,10 +42,15 @@ from graphql import (
 )
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.field import StrawberryField
 
-# (its resolver, called without resolve info; its leaf type; whether null is refused) of a
-# plain leaf field, or None.
-LeafPlan = tuple[Callable[..., Any], GraphQLLeafType, bool] | None
+# (its reader, called with the source alone; its leaf type; whether null is refused) of a plain
+# leaf field, or None.
+LeafPlan = tuple[Callable[[Any], Any], GraphQLLeafType, bool] | None
+
+# Values of these exact types are never awaitable: no need to ask (Strawberry's own quick test
+# knows the builtins, not decimals and dates).
+_NEVER_AWAITABLE = frozenset({str, int, float, bool, Decimal, date, datetime})
 
 _plans: weakref.WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], LeafPlan]] = (
     weakref.WeakKeyDictionary()
@@ -66,7 +76,19 @@ def _leaf_plan(field_def: GraphQLField | None) -> LeafPlan:
     leaf = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
     if not isinstance(leaf, GraphQLScalarType | GraphQLEnumType):
         return None
-    return resolve, leaf, non_null
+    # That resolver calls the field's default resolver with the attribute's name: Strawberry's
+    # default, `getattr`, is read here without the calls around it.
+    if (
+        isinstance(definition, StrawberryField)
+        and definition.base_resolver is None
+        and definition.default_resolver is getattr
+    ):
+        return operator.attrgetter(definition.python_name), leaf, non_null
+    return functools.partial(_resolve_without_info, resolve), leaf, non_null
+
+
+def _resolve_without_info(resolve: Callable[..., Any], source: Any) -> Any:
+    return resolve(source, None)
 
 
 class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -213,16 +235,18 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return value
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
 
-    def _read_leaf(self, plan: tuple[Callable[..., Any], GraphQLLeafType, bool], source: Any) -> Any:
+    def _read_leaf(self, plan: tuple[Callable[[Any], Any], GraphQLLeafType, bool], source: Any) -> Any:
         """The completed value of a plain leaf, or Undefined when the general path must judge."""
-        resolve, leaf, non_null = plan
+        read, leaf, non_null = plan
         try:
-            value = resolve(source, None)
+            value = read(source)
         except Exception:
             return Undefined  # the general path raises it again, as a located error
         if value is None:
             return Undefined if non_null else None
-        if value is Undefined or isinstance(value, Exception) or self.is_awaitable(value):
+        if type(value) not in _NEVER_AWAITABLE and (
+            value is Undefined or isinstance(value, Exception) or self.is_awaitable(value)
+        ):
             return Undefined
         try:
             coerced = leaf.coerce_output_value(value)
@@ -232,7 +256,7 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def _fields(
         self, parent_type: GraphQLObjectType, grouped_field_set: Any
-    ) -> list[tuple[str, Any, tuple[Callable[..., Any], GraphQLLeafType, bool] | None]]:
+    ) -> list[tuple[str, Any, tuple[Callable[[Any], Any], GraphQLLeafType, bool] | None]]:
         """(response name, field details, leaf plan when a plain leaf without arguments) of each
         field of a collected field set, worked out once per set and request."""
         key = id(grouped_field_set)

@@ -167,6 +167,38 @@ def test_valid_leaves_answer_alike() -> None:
     _assert_same(document, specs)
 
 
+def _read_upper(source: Any, name: str) -> object:
+    value = getattr(source, name)
+    return value.upper() if isinstance(value, str) else value
+
+
+# Types of their own: a schema sets its default resolver on the fields of the types it is built from.
+@strawberry.type
+class Label:
+    text: str | None
+    count: int
+
+
+@strawberry.type
+class LabelQuery:
+    @strawberry.field
+    def labels(self) -> list[Label]:
+        return [Label(text="a", count=1), Label(text=None, count=2)]
+
+
+def test_a_schema_with_its_own_default_resolver_reads_leaves_with_it_on_both_paths() -> None:
+    config = StrawberryConfig(default_resolver=_read_upper)
+    document = "{ labels { text count } }"
+    answers = [
+        asyncio.run(strawberry.Schema(query=LabelQuery, config=config, **extra).execute(document))
+        for extra in ({}, {"execution_context_class": LeafFastExecutionContext})
+    ]
+
+    assert [(a.data, a.errors) for a in answers] == [
+        ({"labels": [{"text": "A", "count": 1}, {"text": None, "count": 2}]}, None)
+    ] * 2
+
+
 def test_lists_of_plain_objects_with_null_and_failing_items_answer_alike() -> None:
     good = {"start": date(2025, 1, 1), "value": Decimal("1.5"), "count": 1, "colour": Colour.RED}
     specs = [good, {**good, "absent": True}, {**good, "failed": True}, {**good, "count": "three"}]
