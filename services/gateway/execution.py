@@ -77,7 +77,9 @@ def _leaf_plan(field_def: GraphQLField | None) -> LeafPlan:
     if not isinstance(leaf, GraphQLScalarType | GraphQLEnumType):
         return None
     # That resolver calls the field's default resolver with the attribute's name: Strawberry's
-    # default, `getattr`, is read here without the calls around it.
+    # default, `getattr`, is read here without the calls around it. (Strawberry sets the default
+    # resolver on the field when a schema is built, and plans are made once per schema: two
+    # schemas with different default resolvers must not share types. The gateway has one.)
     if (
         isinstance(definition, StrawberryField)
         and definition.base_resolver is None

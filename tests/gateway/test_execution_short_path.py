@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import operator
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -24,7 +25,7 @@ from strawberry.permission import BasePermission
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from services.gateway.execution import LeafFastExecutionContext
+from services.gateway.execution import LeafFastExecutionContext, _leaf_plan
 
 
 @strawberry.enum
@@ -197,6 +198,18 @@ def test_a_schema_with_its_own_default_resolver_reads_leaves_with_it_on_both_pat
     assert [(a.data, a.errors) for a in answers] == [
         ({"labels": [{"text": "A", "count": 1}, {"text": None, "count": 2}]}, None)
     ] * 2
+    # The short path read the leaf through the schema's own resolver, not the attribute.
+    text = strawberry.Schema(query=LabelQuery, config=config)._schema.type_map["Label"].fields["text"]  # type: ignore[union-attr]
+    plan = _leaf_plan(text)
+    assert plan is not None and not isinstance(plan[0], operator.attrgetter)
+    assert plan[0](Label(text="b", count=0)) == "B"
+
+
+def test_a_leaf_of_a_schema_with_strawberrys_default_resolver_is_read_as_its_attribute() -> None:
+    field = SHORT._schema.type_map["Point"].fields["label"]  # type: ignore[union-attr]
+    plan = _leaf_plan(field)
+
+    assert plan is not None and isinstance(plan[0], operator.attrgetter)
 
 
 def test_lists_of_plain_objects_with_null_and_failing_items_answer_alike() -> None:

@@ -2,10 +2,11 @@
 
 A dashboard asks for the same plan's targets again and again: their list (as the list endpoint
 answers it, encoded) and the targets its progress is computed for. Every transaction that
-writes plans, targets or their links to initiatives bumps `targets.data_version` once, inside
-itself (migration 0009), through the API or by hand alike. A request reads that version first
-and everything after it is at least as new, so an answer kept under a version is never older
-than the version: at worst newer, when a write commits while it is being read.
+writes plans, targets or the links between targets and initiatives bumps
+`targets.data_version` once, as it commits (migration 0009), through the API or by hand alike.
+A request reads that version first and everything after it is at least as new, so an answer
+kept under a version is never older than the version: at worst newer, when a write commits
+while it is being read.
 
 Only answers of the newest version seen are kept: a new version forgets every answer, and an
 answer read at an older version than the newest seen is not kept.
@@ -33,7 +34,10 @@ KEPT_TARGETS = Counter(
 _HITS = {kind: KEPT_TARGETS.labels(kind=kind, result="hit") for kind in ("page", "selection")}
 _MISSES = {kind: KEPT_TARGETS.labels(kind=kind, result="miss") for kind in ("page", "selection")}
 
-_VERSION = text("select version from targets.data_version")
+_VERSION = text("select incarnation, version from targets.data_version")
+
+# (the table's incarnation, its version number)
+Version = tuple[uuid.UUID, int]
 
 # Encoded pages: a page of 200 targets is about 160 kB.
 _PAGE_BYTES = 32 * 2**20
@@ -45,36 +49,40 @@ Selection = tuple[list[Target], dict[uuid.UUID, Plan]]
 
 class KeptTargets:
     def __init__(self) -> None:
-        self._version = -1
+        self._version: Version | None = None
         self._pages: LRUCache[tuple[Any, ...], bytes] = LRUCache(maxsize=_PAGE_BYTES, getsizeof=len)
         self._selections: LRUCache[tuple[Any, ...], Selection] = LRUCache(maxsize=_SELECTIONS)
 
-    async def version(self, session: AsyncSession) -> int:
-        """The current data version; a newer one than seen before forgets every kept answer."""
-        version = int((await session.execute(_VERSION)).scalar_one())
-        if version > self._version:
+    async def version(self, session: AsyncSession) -> Version:
+        """The current data version; a newer one than seen before (or one of a table made anew:
+        a restore, a migration run again) forgets every kept answer. An older one is a
+        concurrent request's, read before a commit: it keeps nothing."""
+        incarnation, number = (await session.execute(_VERSION)).one()
+        version = (incarnation, int(number))
+        newest = self._version
+        if newest is None or incarnation != newest[0] or version[1] > newest[1]:
             self._pages.clear()
             self._selections.clear()
             self._version = version
         return version
 
-    def page(self, version: int, key: tuple[Any, ...]) -> bytes | None:
+    def page(self, version: Version, key: tuple[Any, ...]) -> bytes | None:
         body = self._pages.get(key) if version == self._version else None
         (_HITS if body is not None else _MISSES)["page"].inc()
         return body
 
-    def keep_page(self, version: int, key: tuple[Any, ...], body: bytes) -> None:
+    def keep_page(self, version: Version, key: tuple[Any, ...], body: bytes) -> None:
         if version == self._version and len(body) <= _PAGE_BYTES // 8:
             self._pages[key] = body
 
-    def selection(self, version: int, key: tuple[Any, ...]) -> Selection | None:
+    def selection(self, version: Version, key: tuple[Any, ...]) -> Selection | None:
         """Targets (and their plans) read at `version`. Detached rows, shared by the requests
         that ask for them: read them, never change them."""
         kept = self._selections.get(key) if version == self._version else None
         (_HITS if kept is not None else _MISSES)["selection"].inc()
         return kept
 
-    def keep_selection(self, version: int, key: tuple[Any, ...], selection: Selection) -> None:
+    def keep_selection(self, version: Version, key: tuple[Any, ...], selection: Selection) -> None:
         if version == self._version:
             self._selections[key] = selection
 

@@ -10,7 +10,6 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-import orjson
 from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, any_, delete, insert, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
@@ -217,10 +216,11 @@ async def list_targets_json(
 ) -> bytes:
     """`list_targets` encoded as its endpoint answers it, kept until the plan or its targets
     change (see `kept`)."""
+    # The cursor is read first, so one this API did not issue is refused as before (400).
+    after = page.cursor_values(cursor_date, cursor_uuid)
     kept = kept_targets()
     version = await kept.version(session)
-    filters = (active_in, metric, department, parent_id, roots_only, status)
-    key = (plan_id, page.limit, orjson.dumps(page.after), *filters)
+    key = (plan_id, page.limit, after, active_in, metric, department, parent_id, roots_only, status)
     body = kept.page(version, key)
     if body is None:
         answer = await list_targets(
