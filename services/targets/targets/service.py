@@ -203,38 +203,18 @@ _PAGE = TypeAdapter(Page[TargetOut])
 
 
 async def list_targets_json(
-    session: AsyncSession,
-    plan_id: uuid.UUID,
-    page: PageParams,
-    *,
-    active_in: str | None = None,
-    metric: str | None = None,
-    department: str | None = None,
-    parent_id: uuid.UUID | None = None,
-    roots_only: bool = False,
-    status: str | None = None,
+    session: AsyncSession, plan_id: uuid.UUID, page: PageParams, **filters: Any
 ) -> bytes:
-    """`list_targets` encoded as its endpoint answers it, kept until the plan or its targets
-    change (see `kept`)."""
+    """`list_targets(…, **filters)` encoded as its endpoint answers it, kept until the plan or
+    its targets change (see `kept`)."""
     # The cursor is read first, so one this API did not issue is refused as before (400).
     after = page.cursor_values(cursor_date, cursor_uuid)
     kept = kept_targets()
     version = await kept.version(session)
-    key = (plan_id, page.limit, after, active_in, metric, department, parent_id, roots_only, status)
+    key = (plan_id, page.limit, after, *sorted(filters.items()))
     body = kept.page(version, key)
     if body is None:
-        answer = await list_targets(
-            session,
-            plan_id,
-            page,
-            active_in=active_in,
-            metric=metric,
-            department=department,
-            parent_id=parent_id,
-            roots_only=roots_only,
-            status=status,
-        )
-        body = _PAGE.dump_json(answer, by_alias=True)
+        body = _PAGE.dump_json(await list_targets(session, plan_id, page, **filters), by_alias=True)
         kept.keep_page(version, key, body)
     return body
 
