@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI, Request
 
 from services.gateway.clients import SERVICE_NAMES, Upstream
@@ -35,9 +37,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for client in app.state.clients.values():
             await client.aclose()
 
-    async def context_getter(request: Request) -> GatewayContext:
+    async def context_getter(request: Request) -> AsyncIterator[GatewayContext]:
         authorization = await check_request(request, settings)
-        return GatewayContext(Upstream(request.app.state.clients, authorization), settings)
+        context = GatewayContext(Upstream(request.app.state.clients, authorization), settings)
+        try:
+            yield context
+        finally:
+            context.loaders.release()
 
     graphql = GatewayRouter(
         build_schema(settings),

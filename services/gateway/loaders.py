@@ -128,6 +128,19 @@ class Loaders:
         self._plan_progress: dict[tuple[str, str | None, date], asyncio.Future[None]] = {}
         self._families: dict[str, Family] = {}
 
+    def release(self) -> None:
+        """Drops what the request's loaders hold. They and their data loaders refer to each
+        other (through the batch functions), so without this every future, key and answer a
+        request gathered waits for a full garbage collection — about 3,000 objects per dashboard
+        — instead of being freed when the request ends."""
+        for loader in vars(self).values():
+            if isinstance(loader, DataLoader):
+                loader.clear_all()
+                loader.batch = None
+        self._plan_progress.clear()
+        self._families.clear()
+        self._catalogue = None
+
     # ---- metrics ------------------------------------------------------------------------------
 
     def catalogue(self) -> Awaitable[list[Json]]:

@@ -423,28 +423,32 @@ class QueryRunner:
     ) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
         """(value, numerator, denominator) of a metric given its base metrics' values."""
         memo: dict[str, Decimal | None] = {}
-
-        def value_of(metric: str) -> Decimal | None:
-            if metric in memo:
-                return memo[metric]
-            formula = self._formula(metric)
-            if formula is not None:
-                result = evaluate(formula[0], {ref: value_of(ref) for ref in formula[2]})
-            else:
-                result = base_value(metric)
-            memo[metric] = result
-            return result
-
         formula = self._formula(key)
         if formula is None:
-            return value_of(key), None, None
+            return self._value_of(key, base_value, memo), None, None
         node, parts, refs = formula
-        values = {ref: value_of(ref) for ref in refs}
+        values = {ref: self._value_of(ref, base_value, memo) for ref in refs}
         if parts is None:
             return evaluate(node, values), None, None
         numerator, denominator = evaluate(parts[0], values), evaluate(parts[1], values)
         # The top-level division of the two sides just evaluated, exactly as `evaluate` does it.
         return _divide(numerator, denominator), numerator, denominator
+
+    def _value_of(
+        self, metric: str, base_value: Callable[[str], Decimal | None], memo: dict[str, Decimal | None]
+    ) -> Decimal | None:
+        """A metric's value, each metric evaluated once per `memo`. (A method, not a closure
+        calling itself: such a closure is a reference cycle, and every answer it touched would
+        wait for a full garbage collection.)"""
+        if metric in memo:
+            return memo[metric]
+        formula = self._formula(metric)
+        if formula is not None:
+            result = evaluate(formula[0], {ref: self._value_of(ref, base_value, memo) for ref in formula[2]})
+        else:
+            result = base_value(metric)
+        memo[metric] = result
+        return result
 
     def _answer(self, plan: _Plan, data: dict[str, dict[GroupKey, DayTotals]]) -> dict[str, Any]:
         query = plan.query
