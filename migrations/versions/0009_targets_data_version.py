@@ -7,15 +7,16 @@ Every transaction that writes plans, targets or the links between targets and in
 it once, inside that transaction — through the API or by hand alike — so a reader that sees the
 version also sees the data it stands for. The targets service keys the answers it keeps in
 memory (a plan's list of targets, the targets behind a plan's progress) by it, and by the
-table's `incarnation`, made anew with the table: a restored or re-created table never shows a
-number it showed before for other data.
+table's `incarnation`, made anew with the table (a restored backup keeps both: the service is
+restarted after a restore).
 
 The bump is deferred to the commit: the row is locked last, after every lock the transaction
 took, and only while it commits. (Bumped at the end of each writing statement, the one row was
 a lock taken in the middle of transactions that lock targets and initiatives in either order:
 a change of a target's initiatives and a change of an initiative's targets at the same moment
-deadlocked.) Writes made with triggers disabled (`session_replication_role = replica`, a
-restore with `--disable-triggers`) do not bump it.
+deadlocked. A truncate, and `set constraints all immediate`, still bump it at once.) Writes
+made with triggers disabled (`session_replication_role = replica`, a restore with
+`--disable-triggers`) do not bump it.
 """
 
 from collections.abc import Sequence

@@ -254,15 +254,55 @@ def test_a_fix_by_hand_in_the_database_is_in_the_very_next_list_and_progress(
     assert listed(api, plan) == []
 
 
+def test_a_table_made_anew_forgets_what_was_kept(api: Api, plan: dict[str, Any], database_url: str) -> None:
+    create_target(api, plan["id"], metric="gmv", period="2025Q2", target_value=1)
+    listed(api, plan)
+    with from_memory(api, "page", expected=True):
+        listed(api, plan)
+
+    fetch(database_url, "update targets.data_version set incarnation = gen_random_uuid()")
+
+    with from_memory(api, "page", expected=False):
+        listed(api, plan)
+
+
+def test_a_version_set_back_forgets_what_was_kept_before_it_climbs_again(
+    api: Api, plan: dict[str, Any], database_url: str
+) -> None:
+    target = create_target(api, plan["id"], metric="gmv", period="2025Q2", target_value=1)
+    listed(api, plan)
+    with from_memory(api, "page", expected=True):
+        listed(api, plan)
+
+    # As a restored backup would: the number goes back, the next write brings it to the old one.
+    fetch(database_url, "update targets.data_version set version = version - 1")
+    listed(api, plan)
+    fetch(database_url, "update targets.targets set target_value = 7 where id = $1", target["id"])
+
+    with from_memory(api, "page", expected=False):
+        assert [t["target_value"] for t in listed(api, plan)] == ["7"]
+
+
 def test_changing_a_targets_initiatives_and_an_initiatives_targets_at_once_does_not_deadlock(
     api: Api, plan: dict[str, Any], database_url: str
 ) -> None:
     # The version is bumped as a transaction commits: its row is never a lock held while the
-    # transaction waits for another one.
+    # transaction waits for another one. Both unlinking statements remove a row, so a bump per
+    # row or per statement at once would each deadlock here.
     target = create_target(api, plan["id"], metric="uv", period="2025", target_value=1)
-    created = api.client("targets").post(f"/v1/plans/{plan['id']}/initiatives", json={"name": "Search"})
-    assert created.status_code == 201, created.text
-    target_id, initiative_id = uuid.UUID(target["id"]), uuid.UUID(created.json()["id"])
+    other_target = create_target(api, plan["id"], metric="uv", period="2025Q1", target_value=1)
+    client = api.client("targets")
+
+    def initiative(name: str, linked: dict[str, Any]) -> uuid.UUID:
+        created = client.post(
+            f"/v1/plans/{plan['id']}/initiatives", json={"name": name, "target_ids": [linked["id"]]}
+        )
+        assert created.status_code == 201, created.text
+        return uuid.UUID(created.json()["id"])
+
+    initiative_id = initiative("Search", other_target)
+    initiative("Loyalty", target)
+    target_id = uuid.UUID(target["id"])
 
     async def both() -> None:
         editing_initiative = await asyncpg.connect(asyncpg_dsn(database_url))
@@ -275,12 +315,14 @@ def test_changing_a_targets_initiatives_and_an_initiatives_targets_at_once_does_
             await editing_initiative.execute(
                 "select 1 from targets.initiatives where id = $1 for update", initiative_id
             )
-            await editing_target.execute(
+            unlinked = await editing_target.execute(
                 "delete from targets.target_initiatives where target_id = $1", target_id
             )
-            await editing_initiative.execute(
+            assert unlinked == "DELETE 1"
+            unlinked = await editing_initiative.execute(
                 "delete from targets.target_initiatives where initiative_id = $1", initiative_id
             )
+            assert unlinked == "DELETE 1"
             link = asyncio.ensure_future(
                 editing_target.execute(
                     "insert into targets.target_initiatives (target_id, initiative_id) values ($1, $2)",
@@ -297,4 +339,5 @@ def test_changing_a_targets_initiatives_and_an_initiatives_targets_at_once_does_
 
     asyncio.run(both())
 
-    assert listed(api, plan)[0]["initiative_ids"] == [str(initiative_id)]
+    links = {t["id"]: t["initiative_ids"] for t in listed(api, plan)}
+    assert links == {target["id"]: [str(initiative_id)], other_target["id"]: []}

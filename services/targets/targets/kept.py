@@ -8,8 +8,9 @@ A request reads that version first and everything after it is at least as new, s
 kept under a version is never older than the version: at worst newer, when a write commits
 while it is being read.
 
-Only answers of the newest version seen are kept: a new version forgets every answer, and an
-answer read at an older version than the newest seen is not kept.
+Only answers of the version last read are kept and used. A restored backup can bring back a
+version number (and the incarnation) the service has seen before: restart the service after a
+restore.
 """
 
 from __future__ import annotations
@@ -54,13 +55,13 @@ class KeptTargets:
         self._selections: LRUCache[tuple[Any, ...], Selection] = LRUCache(maxsize=_SELECTIONS)
 
     async def version(self, session: AsyncSession) -> Version:
-        """The current data version; a newer one than seen before (or one of a table made anew:
-        a restore, a migration run again) forgets every kept answer. An older one is a
-        concurrent request's, read before a commit: it keeps nothing."""
+        """The current data version. Any other version than the last one read forgets every
+        kept answer: a newer one, one of a table made anew (its incarnation), and an older one
+        — a concurrent request's read before a commit (the next read forgets again: only some
+        answers are computed twice), or a restored backup's."""
         incarnation, number = (await session.execute(_VERSION)).one()
         version = (incarnation, int(number))
-        newest = self._version
-        if newest is None or incarnation != newest[0] or version[1] > newest[1]:
+        if version != self._version:
             self._pages.clear()
             self._selections.clear()
             self._version = version
