@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 from strawberry.dataloader import DataLoader
 
 from services.gateway.clients import Upstream
+from services.gateway.types.metrics import MetricDefinition, SeriesPoint, series_points
 from shared.http import MAX_QUERIES_PER_CALL
 
 K = TypeVar("K", bound=Hashable)
@@ -48,6 +49,8 @@ class SeriesKey:
             "end": self.end.isoformat(),
             "filters": dict(self.filters),
             "bucket": self.bucket,
+            # A series point carries no event time: the metrics service need not look it up.
+            "last_event": False,
         }
 
 
@@ -113,8 +116,8 @@ class Loaders:
     def __init__(self, upstream: Upstream) -> None:
         self.upstream = upstream
         self.progress: DataLoader[tuple[str, date], Json | None] = DataLoader(self._load_progress)
-        self.series: DataLoader[SeriesKey, Json | None] = DataLoader(self._load_series)
-        self.metric: DataLoader[str, Json | None] = DataLoader(self._load_metrics)
+        self.series: DataLoader[SeriesKey, list[SeriesPoint] | None] = DataLoader(self._load_series)
+        self.metric: DataLoader[str, MetricDefinition | None] = DataLoader(self._load_metrics)
         self.plan: DataLoader[str, Json] = DataLoader(per_key(self._fetch_plan))
         self.plan_targets: DataLoader[tuple[str, str | None], list[Json]] = DataLoader(
             per_key(self._fetch_plan_targets)
@@ -149,11 +152,14 @@ class Loaders:
             self._catalogue = asyncio.ensure_future(self.upstream.get_all("metrics", "/v1/metrics"))
         return self._catalogue
 
-    async def _load_metrics(self, keys: list[str]) -> list[Json | None]:
+    async def _load_metrics(self, keys: list[str]) -> list[MetricDefinition | None]:
+        """Each definition built once, however many targets show it."""
         by_key = {definition["key"]: definition for definition in await self.catalogue()}
-        return [by_key.get(key) for key in keys]
+        return [MetricDefinition.from_json(by_key[key]) if key in by_key else None for key in keys]
 
-    async def _load_series(self, keys: list[SeriesKey]) -> list[Json | None]:
+    async def _load_series(self, keys: list[SeriesKey]) -> list[list[SeriesPoint] | None]:
+        """The series' points, built as the answer arrives: while the dashboard still waits for
+        progress, not after it."""
         results: dict[str, Json] = {}
         indexed = [(str(i), key) for i, key in enumerate(keys)]
         for chunk in _chunks(indexed):
@@ -161,7 +167,7 @@ class Loaders:
                 "metrics", "/v1/query", {"queries": [key.query(query_id) for query_id, key in chunk]}
             )
             results.update({str(result["id"]): result for result in answer.get("results", [])})
-        return [results.get(query_id) for query_id, _ in indexed]
+        return [series_points(results.get(query_id)) for query_id, _ in indexed]
 
     # ---- targets ------------------------------------------------------------------------------
 

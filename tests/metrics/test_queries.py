@@ -370,6 +370,42 @@ def test_last_event_at_is_the_latest_event_and_for_a_derived_metric_the_oldest_p
     assert returns["last_event_at"] is None  # returned_orders never arrived
 
 
+def test_a_query_without_last_event_answers_the_same_numbers_and_no_event_time(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"timeless-{unique}"
+    push(
+        ingest,
+        [
+            event(f"{unique}-1", "orders", 2, "2025-01-10T08:00:00Z", category=category),
+            event(f"{unique}-2", "uv", 8, "2025-01-11T08:00:00Z", category=category),
+        ],
+    )
+    asked = {
+        "metric": "conversion_rate",
+        "start": "2025-01-01",
+        "end": "2025-01-31",
+        "filters": {"category": category},
+        "bucket": "week",
+    }
+    with_time, without_time = query(
+        reader, {"id": "with", **asked}, {"id": "without", **asked, "last_event": False}
+    )
+    # Another batch of the same queries: answered from the service's memory, query by query.
+    with_time_again, without_time_again = query(
+        reader, {"id": "with-again", **asked}, {"id": "without-again", **asked, "last_event": False}
+    )
+    assert with_time["last_event_at"] == "2025-01-10T08:00:00+00:00"  # the older part (orders)
+    assert without_time["last_event_at"] is None
+    assert without_time_again["last_event_at"] is None
+    assert with_time_again["last_event_at"] == with_time["last_event_at"]
+    for answer in (without_time, without_time_again, with_time_again):
+        assert {k: v for k, v in answer.items() if k not in ("id", "last_event_at")} == {
+            k: v for k, v in with_time.items() if k not in ("id", "last_event_at")
+        }
+    assert with_time["value"] == "0.25"
+
+
 def test_an_unknown_metric_refuses_the_batch_naming_the_query(reader: httpx.Client) -> None:
     response = reader.post(
         "/v1/query",

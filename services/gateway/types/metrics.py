@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import strawberry
 
-from services.gateway.types.common import dec
+from services.gateway.types.common import day, dec
 
 
 @strawberry.type(description="A metric of the catalogue: a base event sum or a formula over base sums.")
@@ -51,3 +52,28 @@ class MetricDefinition:
             evaluation_dimension=raw.get("evaluation_dimension"),
             version=raw.get("version"),
         )
+
+
+@strawberry.type(description="One bucket of a metric series; start and end are inclusive business dates.")
+class SeriesPoint:
+    start: date
+    end: date
+    value: Decimal | None
+    numerator: Decimal | None
+    denominator: Decimal | None
+
+
+def series_points(raw: dict[str, Any] | None) -> list[SeriesPoint] | None:
+    """The points of a query result's series (None without a result)."""
+    if raw is None:
+        return None
+    return [
+        SeriesPoint(
+            start=day(point["start"]) or date.min,
+            end=day(point["end"]) or date.max,
+            value=dec(point.get("value")),
+            numerator=dec(point.get("numerator")),
+            denominator=dec(point.get("denominator")),
+        )
+        for point in raw.get("series") or []
+    ]

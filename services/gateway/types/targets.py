@@ -15,7 +15,7 @@ from services.gateway.context import GatewayInfo
 from services.gateway.loaders import Family, SeriesKey, ready_or_load, then
 from services.gateway.lookahead import date_argument, selected
 from services.gateway.types.common import Scope, day, dec, ids, moment, opt_id
-from services.gateway.types.metrics import MetricDefinition
+from services.gateway.types.metrics import MetricDefinition, SeriesPoint
 from services.gateway.types.tasks import Initiative
 from shared.errors import Problem
 
@@ -84,15 +84,6 @@ class Progress:
             denominator=dec(raw.get("denominator")),
             last_event_at=moment(raw.get("last_event_at")),
         )
-
-
-@strawberry.type(description="One bucket of a metric series; start and end are inclusive business dates.")
-class SeriesPoint:
-    start: date
-    end: date
-    value: Decimal | None
-    numerator: Decimal | None
-    denominator: Decimal | None
 
 
 @strawberry.type(description="Whether a decomposed target's children still add up to it.")
@@ -165,8 +156,7 @@ class Target:
         description="The metric definition (one catalogue read per request).",
     )
     def metric(self, info: GatewayInfo) -> Resolved[MetricDefinition | None]:
-        raw = ready_or_load(info.context.loaders.metric, self.metric_key)
-        return then(raw, lambda found: MetricDefinition.from_json(found) if found else None)
+        return ready_or_load(info.context.loaders.metric, self.metric_key)
 
     @strawberry.field(
         graphql_type=Progress | None,
@@ -183,8 +173,7 @@ class Target:
         "All series of a request share one call to the metrics service.",
     )
     def series(self, info: GatewayInfo, bucket: Bucket = Bucket.MONTH) -> Resolved[list[SeriesPoint] | None]:
-        raw = ready_or_load(info.context.loaders.series, self.series_key(bucket))
-        return then(raw, _series_points)
+        return ready_or_load(info.context.loaders.series, self.series_key(bucket))
 
     @strawberry.field(
         graphql_type=list["Target"] | None, description="The targets this one was decomposed into."
@@ -219,21 +208,6 @@ class Target:
         wanted = set(map(str, self.initiative_ids))
         plan_initiatives = await info.context.loaders.initiatives.load(str(self.plan_id))
         return [Initiative.from_json(raw) for raw in plan_initiatives if str(raw["id"]) in wanted]
-
-
-def _series_points(raw: dict[str, Any] | None) -> list[SeriesPoint] | None:
-    if raw is None:
-        return None
-    return [
-        SeriesPoint(
-            start=day(point["start"]) or date.min,
-            end=day(point["end"]) or date.max,
-            value=dec(point.get("value")),
-            numerator=dec(point.get("numerator")),
-            denominator=dec(point.get("denominator")),
-        )
-        for point in raw.get("series") or []
-    ]
 
 
 def _as_bucket(value: Any) -> Bucket | None:

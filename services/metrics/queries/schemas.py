@@ -61,6 +61,11 @@ class MetricQuery(BaseModel):
         description="Also summarise how the range's volume is spread over its days (`profile` in "
         "the result) — what seasonal pacing needs, without shipping every day. Not with `group_by`.",
     )
+    last_event: bool = Field(
+        True,
+        description="`false`: the time of the latest event is not looked up and `last_event_at` is "
+        "null — for callers that only draw values or series (one index look-up per query saved).",
+    )
 
 
 class QueryBatch(BaseModel):
@@ -127,7 +132,7 @@ class QueryResult(BaseModel):
     profile: Profile | None = Field(None, description='Only with `"profile"` in the query.')
     last_event_at: datetime | None = Field(
         description="Latest event of the metric under the filters (any date); "
-        "derived: the oldest of its parts."
+        'derived: the oldest of its parts. Null when there is none, or with `"last_event": false`.'
     )
 
 

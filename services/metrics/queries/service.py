@@ -312,8 +312,9 @@ class QueryRunner:
 
     async def run(self, session: AsyncSession) -> list[dict[str, Any]]:
         rows = await repository.read_rollups(session, [r.as_row(i) for i, r in enumerate(self.reads)])
-        # The latest event time of every base metric of every query, under its filters.
-        latest_keys = {plan.query.id: self._latest_keys(plan) for plan in self.plans}
+        # The latest event time of every base metric of every query that asks for it, under its
+        # filters.
+        latest_keys = {plan.query.id: self._latest_keys(plan) for plan in self.plans if plan.query.last_event}
         latest_index: dict[tuple[Any, ...], int] = {}
         latest_rows: list[tuple[tuple[str, ...], dict[str, Any]]] = []
         for keys in latest_keys.values():
@@ -347,8 +348,6 @@ class QueryRunner:
 
         results = []
         for plan in self.plans:
-            keys = latest_keys[plan.query.id]
-            last = {metric: latest.get(latest_index[key]) for metric, key in keys.items()}
             if plan.kept is not None:
                 result = dict(plan.kept)
                 result["id"] = plan.query.id
@@ -356,7 +355,12 @@ class QueryRunner:
                 result = self._answer(plan, {m: data[i] for m, i in plan.leaves.items()})
                 if plan.query.profile is not None:
                     result["profile"] = self._profile(plan, data, weights)
-            result["last_event_at"] = self._latest_event(plan.query, last)
+            wanted = latest_keys.get(plan.query.id)
+            if wanted is None:
+                result["last_event_at"] = None
+            else:
+                last = {metric: latest.get(latest_index[key]) for metric, key in wanted.items()}
+                result["last_event_at"] = self._latest_event(plan.query, last)
             results.append(result)
         return results
 
