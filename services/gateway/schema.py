@@ -18,6 +18,7 @@ from services.gateway.context import GatewayContext, GatewayInfo
 from services.gateway.execution import LeafFastExecutionContext
 from services.gateway.lookahead import below, canonical_id, date_argument, selected, started
 from services.gateway.mutations import Mutation
+from services.gateway.resolvers import lean_resolvers
 from services.gateway.security import limit_extensions
 from services.gateway.types.audit import AuditConnection, AuditEntry, EntityRef
 from services.gateway.types.metrics import MetricDefinition
@@ -111,7 +112,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [*limit_extensions(settings)]
     if not settings.production:
         extensions.append(UpstreamCalls)
-    return GatewaySchema(
+    schema = GatewaySchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
@@ -119,6 +120,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         scalar_overrides={Decimal: DECIMAL},
         config=StrawberryConfig(disable_field_suggestions=settings.production),
     )
+    lean_resolvers(schema)
+    return schema
 
 
 def sdl() -> str:
