@@ -103,6 +103,17 @@ def _chunks(items: Sequence[V], size: int = BATCH_LIMIT) -> list[Sequence[V]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
+def built(build: Callable[[Json], R], raw: Json | None) -> R | None | Exception:
+    """`build(raw)` (None without an answer), or the error building it raised: only that key's
+    field reports a malformed answer, not every field of the batch."""
+    if raw is None:
+        return None
+    try:
+        return build(raw)
+    except Exception as error:
+        return error
+
+
 def per_key(fetch: Callable[[K], Awaitable[V]]) -> Callable[[list[K]], Awaitable[list[V | BaseException]]]:
     """For routes with no batch form: one call per distinct key, concurrently, each key failing alone."""
 
@@ -152,12 +163,12 @@ class Loaders:
             self._catalogue = asyncio.ensure_future(self.upstream.get_all("metrics", "/v1/metrics"))
         return self._catalogue
 
-    async def _load_metrics(self, keys: list[str]) -> list[MetricDefinition | None]:
+    async def _load_metrics(self, keys: list[str]) -> list[MetricDefinition | None | Exception]:
         """Each definition built once, however many targets show it."""
         by_key = {definition["key"]: definition for definition in await self.catalogue()}
-        return [MetricDefinition.from_json(by_key[key]) if key in by_key else None for key in keys]
+        return [built(MetricDefinition.from_json, by_key.get(key)) for key in keys]
 
-    async def _load_series(self, keys: list[SeriesKey]) -> list[list[SeriesPoint] | None]:
+    async def _load_series(self, keys: list[SeriesKey]) -> list[list[SeriesPoint] | None | Exception]:
         """The series' points, built as the answer arrives: while the dashboard still waits for
         progress, not after it."""
         results: dict[str, Json] = {}
@@ -167,7 +178,7 @@ class Loaders:
                 "metrics", "/v1/query", {"queries": [key.query(query_id) for query_id, key in chunk]}
             )
             results.update({str(result["id"]): result for result in answer.get("results", [])})
-        return [series_points(results.get(query_id)) for query_id, _ in indexed]
+        return [built(series_points, results.get(query_id)) for query_id, _ in indexed]
 
     # ---- targets ------------------------------------------------------------------------------
 

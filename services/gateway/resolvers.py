@@ -11,6 +11,10 @@ call the function with the source as `self` when it takes one. Those fields get 
 GraphQL resolver; every other field keeps Strawberry's. GraphQL's execution around the call
 (arguments read from the document, errors located at their path, values completed) is the same
 for both.
+
+This mirrors what Strawberry's chain does for such a field in the pinned version: upgrading
+Strawberry means reading `schema_converter.from_resolver` again and running
+`tests/gateway/test_lean_resolvers.py`.
 """
 
 from __future__ import annotations
@@ -22,16 +26,19 @@ import strawberry
 from graphql import (
     GraphQLEnumType,
     GraphQLField,
+    GraphQLInputType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLResolveInfo,
     GraphQLScalarType,
 )
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
+from strawberry.types.fields.resolver import StrawberryResolver
 
 
-def _of_leaves(graphql_type: Any) -> bool:
+def _of_leaf_type(graphql_type: GraphQLInputType) -> bool:
     while isinstance(graphql_type, GraphQLNonNull | GraphQLList):
         graphql_type = graphql_type.of_type
     return isinstance(graphql_type, GraphQLScalarType | GraphQLEnumType)
@@ -40,17 +47,18 @@ def _of_leaves(graphql_type: Any) -> bool:
 def _plain(field_def: GraphQLField) -> StrawberryField | None:
     """The field's definition when its resolver needs nothing of Strawberry's chain."""
     definition = field_def.extensions.get("strawberry-definition")
-    if not isinstance(definition, StrawberryField):
+    # Exactly Strawberry's classes: a subclass may do more in `get_result` or `__call__`.
+    if type(definition) is not StrawberryField:
         return None
     resolver = definition.base_resolver
     if (
-        resolver is None
+        type(resolver) is not StrawberryResolver
         or not callable(resolver.wrapped_func)
         or definition.is_async
         or definition.extensions
         or resolver.root_parameter is not None
         or resolver.parent_parameter is not None
-        or not all(_of_leaves(argument.type) for argument in field_def.args.values())
+        or not all(_of_leaf_type(argument.type) for argument in field_def.args.values())
     ):
         return None
     return definition
@@ -86,7 +94,7 @@ def _lean(schema: strawberry.Schema, field: StrawberryField) -> Callable[..., An
     registry = schema.schema_converter.scalar_registry
     config = schema.config
 
-    def resolve(source: Any, info: Any, **kwargs: Any) -> Any:
+    def resolve(source: Any, info: GraphQLResolveInfo, **kwargs: Any) -> Any:
         values = (
             convert_arguments(kwargs, arguments, scalar_registry=registry, config=config) if kwargs else {}
         )

@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import enum
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import strawberry
-from strawberry.extensions import FieldExtension
+from graphql import GraphQLObjectType, GraphQLResolveInfo
+from strawberry.extensions import FieldExtension, SchemaExtension
 from strawberry.permission import BasePermission
+from strawberry.types.field import StrawberryField
 
 from services.gateway.resolvers import lean_resolvers
 from services.gateway.schema import build_schema
@@ -51,6 +53,13 @@ class Shouting(FieldExtension):
 async def _later(value: Any) -> Any:
     await asyncio.sleep(0)
     return value
+
+
+class Prefixed(StrawberryField):
+    """A field class of its own, doing more than Strawberry's when its resolver is called."""
+
+    def get_result(self, source: Any, info: Any, args: list[Any], kwargs: Any) -> Any:
+        return f"via get_result: {super().get_result(source, info, args, kwargs)}"
 
 
 @strawberry.type
@@ -128,8 +137,12 @@ class Item:
     def rooted(root: Item) -> str:
         return root.name
 
+    @Prefixed()
+    def prefixed(self) -> str:
+        return self.name
 
-# Every resolver field of `Item` but guarded, shouted, awaited, windowed and rooted.
+
+# Every resolver field of `Item` but guarded, shouted, awaited, windowed, rooted and prefixed.
 LEAN_FIELDS = {"echo", "length", "spelled", "constant", "sizes", "later", "failing", "refusingNull", "twin"}
 
 
@@ -140,14 +153,23 @@ class Query:
         return [Item(name="alpha"), Item(name="beta")]
 
 
-def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
-    general = strawberry.Schema(query=Query)
-    lean = strawberry.Schema(query=Query)
+class Bracketing(SchemaExtension):
+    """A schema extension around every resolver (GraphQL middleware)."""
+
+    def resolve(self, _next: Any, root: Any, info: GraphQLResolveInfo, *args: Any, **kwargs: Any) -> Any:
+        result = _next(root, info, *args, **kwargs)
+        return f"[{result}]" if isinstance(result, str) else result
+
+
+def _schemas(**options: Any) -> tuple[strawberry.Schema, strawberry.Schema]:
+    general = strawberry.Schema(query=Query, **options)
+    lean = strawberry.Schema(query=Query, **options)
     lean_resolvers(lean)
     return general, lean
 
 
 GENERAL, LEAN = _schemas()
+GENERAL_WRAPPED, LEAN_WRAPPED = _schemas(extensions=[Bracketing])
 
 
 def _run(schema: strawberry.Schema, document: str, variables: dict[str, Any] | None) -> tuple[Any, list[Any]]:
@@ -162,7 +184,7 @@ def _run(schema: strawberry.Schema, document: str, variables: dict[str, Any] | N
 
 
 def _lean_names(schema: strawberry.Schema, type_name: str) -> set[str]:
-    fields = schema._schema.type_map[type_name].fields  # type: ignore[union-attr]
+    fields = cast(GraphQLObjectType, schema._schema.type_map[type_name]).fields
     return {name for name, field in fields.items() if field.resolve.__qualname__.startswith("_lean.")}
 
 
@@ -186,7 +208,7 @@ def test_plain_resolver_fields_and_only_those_are_lean() -> None:
         ('{ items { spelled(maybeLabel: "x") } }', None),
         ("{ items { name failing } }", None),
         ("{ items { name refusingNull } }", None),
-        ("{ items { name guarded shouted awaited windowed(window: {days: 3}) rooted } }", None),
+        ("{ items { name guarded shouted awaited windowed(window: {days: 3}) rooted prefixed } }", None),
         ("{ items { echo(size: HUGE) } }", None),
         ("query Q($on: Date) { items { echo(on: $on) } }", {"on": "not a date"}),
     ],
@@ -195,6 +217,43 @@ def test_lean_resolvers_answer_data_and_errors_as_strawberrys_chain(
     document: str, variables: dict[str, Any] | None
 ) -> None:
     assert _run(LEAN, document, variables) == _run(GENERAL, document, variables)
+    assert _run(LEAN_WRAPPED, document, variables) == _run(GENERAL_WRAPPED, document, variables)
+
+
+def test_the_lean_resolvers_run_inside_schema_extensions_as_strawberrys_chain_does() -> None:
+    data, errors = _run(LEAN_WRAPPED, "{ items { echo(size: LARGE) length } }", None)
+    assert not errors
+    assert data["items"][0]["echo"].startswith("[alpha|large|")
+    assert data == _run(GENERAL_WRAPPED, "{ items { echo(size: LARGE) length } }", None)[0]
+
+
+@strawberry.type
+class Approval:
+    by: str
+
+
+@strawberry.type
+class Refusal:
+    reason: str
+
+
+class Refusing(strawberry.ExceptionHandler[ValueError, Refusal]):
+    def handle(self, exception: ValueError, *, field: Any, info: Any) -> Refusal:
+        return Refusal(reason=str(exception))
+
+
+@strawberry.type
+class Desk:
+    @strawberry.field
+    def verdict(self) -> Approval | Refusal:
+        raise ValueError("over budget")
+
+
+def test_a_schema_with_exception_handlers_keeps_strawberrys_chain_everywhere() -> None:
+    schema = strawberry.Schema(query=Desk, exception_handlers=[Refusing()])
+    assert lean_resolvers(schema) == 0
+    result = asyncio.run(schema.execute("{ verdict { ... on Refusal { reason } } }", root_value=Desk()))
+    assert (result.data, result.errors) == ({"verdict": {"reason": "over budget"}}, None)
 
 
 def test_the_gateways_per_target_fields_are_lean() -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import Api
 
@@ -67,3 +68,15 @@ def query(client: httpx.Client, *queries: dict[str, Any]) -> list[dict[str, Any]
     response = client.post("/v1/query", json={"queries": list(queries)})
     assert response.status_code == 200, response.text
     return list(response.json()["results"])
+
+
+def cache_results(api: Api, level: str = "batch") -> dict[str, float]:
+    """The metrics service's count of batches (or single queries of computed batches) answered
+    from memory (hit) and computed (miss)."""
+    text = api.client("metrics").get("/metrics").text
+    counts = {"hit": 0.0, "miss": 0.0}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "pacer_query_cache_total" and sample.labels["level"] == level:
+                counts[sample.labels["result"]] += sample.value
+    return counts

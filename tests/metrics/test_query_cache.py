@@ -13,23 +13,10 @@ from typing import Any
 import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import Api
-from tests.metrics.conftest import event, push, query
+from tests.metrics.conftest import cache_results, event, push, query
 from tests.proof.support import fetch
-
-
-def cache_results(api: Api, level: str = "batch") -> dict[str, float]:
-    """The metrics service's count of batches (or single queries of computed batches) answered
-    from memory (hit) and computed (miss)."""
-    text = api.client("metrics").get("/metrics").text
-    counts = {"hit": 0.0, "miss": 0.0}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "pacer_query_cache_total" and sample.labels["level"] == level:
-                counts[sample.labels["result"]] += sample.value
-    return counts
 
 
 def gmv_query(category: str) -> dict[str, object]:

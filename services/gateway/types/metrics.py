@@ -63,10 +63,8 @@ class SeriesPoint:
     denominator: Decimal | None
 
 
-def series_points(raw: dict[str, Any] | None) -> list[SeriesPoint] | None:
-    """The points of a query result's series (None without a result)."""
-    if raw is None:
-        return None
+def series_points(raw: dict[str, Any]) -> list[SeriesPoint]:
+    """The points of a query result's series."""
     return [
         SeriesPoint(
             start=day(point["start"]) or date.min,

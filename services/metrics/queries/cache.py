@@ -11,7 +11,7 @@ Two layers, both keyed by what the database says changed:
   rollups, and the version at which everything changed (the catalogue edited, a rollup table
   truncated). So a push of today's events recomputes the queries over this month, and last
   year's seasonal profiles are not computed again. The time of the latest event is no part of
-  a kept query answer: it is read afresh for every query.
+  a kept query answer: it is read afresh for every query that asks for it.
 
 Answers computed while a write commits may be newer than the version they are kept under:
 never older.
@@ -150,8 +150,10 @@ class AnswerCache:
 
     @staticmethod
     def query_key(query: Any) -> bytes:
-        """What a query asks, without its id."""
-        return hashlib.blake2b(query.model_dump_json(exclude={"id"}).encode(), digest_size=20).digest()
+        """What a query asks, without its id, and without `last_event`: the latest event time is
+        no part of a kept answer (read afresh, or left null, for each query)."""
+        asked = query.model_dump_json(exclude={"id", "last_event"})
+        return hashlib.blake2b(asked.encode(), digest_size=20).digest()
 
     def _holds(self, kept: _Kept) -> bool:
         if self._everything_changed_at > kept.version:

@@ -39,7 +39,7 @@ def _json(payload: Any) -> Response:
     responses=problem_responses(),
 )
 async def query(body: QueryBatch, principal: Reader, session: Session, request: Request) -> Response:
-    """Up to 500 queries `{id, metric, start, end, filters, group_by, bucket, profile}`.
+    """Up to 500 queries `{id, metric, start, end, filters, group_by, bucket, profile, last_event}`.
 
     Dates are inclusive business days cut in the business time zone. Base metrics sum their
     events (or aggregate their daily values by the definition's aggregation); derived metrics
@@ -48,7 +48,7 @@ async def query(body: QueryBatch, principal: Reader, session: Session, request: 
     refuses the whole batch with 422 `unknown_metric` naming the query id. A batch asked again
     while no event and no definition has changed is answered from memory, byte for byte the
     same answer; so is each query none of whose metrics' months has changed since it was last
-    computed (its `last_event_at` is read afresh).
+    computed (its `last_event_at` is read afresh, unless the query says `"last_event": false`).
     """
     principal.require(Permission.READ)
     cache = answer_cache()

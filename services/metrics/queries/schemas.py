@@ -63,8 +63,9 @@ class MetricQuery(BaseModel):
     )
     last_event: bool = Field(
         True,
-        description="`false`: the time of the latest event is not looked up and `last_event_at` is "
-        "null — for callers that only draw values or series (one index look-up per query saved).",
+        description="`false`: `last_event_at` is null and the latest event of the query's base "
+        "metrics is not looked up for it (a batch in which no query asks for one skips that "
+        "statement) — for callers that only draw values or series.",
     )
 
 
