@@ -103,7 +103,7 @@ def _chunks(items: Sequence[V], size: int = BATCH_LIMIT) -> list[Sequence[V]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def built(build: Callable[[Json], R], raw: Json | None) -> R | None | Exception:
+def built(build: Callable[[Json], R], raw: Json | None) -> R | Exception | None:
     """`build(raw)` (None without an answer), or the error building it raised: only that key's
     field reports a malformed answer, not every field of the batch."""
     if raw is None:
@@ -163,12 +163,12 @@ class Loaders:
             self._catalogue = asyncio.ensure_future(self.upstream.get_all("metrics", "/v1/metrics"))
         return self._catalogue
 
-    async def _load_metrics(self, keys: list[str]) -> list[MetricDefinition | None | Exception]:
+    async def _load_metrics(self, keys: list[str]) -> list[MetricDefinition | Exception | None]:
         """Each definition built once, however many targets show it."""
         by_key = {definition["key"]: definition for definition in await self.catalogue()}
         return [built(MetricDefinition.from_json, by_key.get(key)) for key in keys]
 
-    async def _load_series(self, keys: list[SeriesKey]) -> list[list[SeriesPoint] | None | Exception]:
+    async def _load_series(self, keys: list[SeriesKey]) -> list[list[SeriesPoint] | Exception | None]:
         """The series' points, built as the answer arrives: while the dashboard still waits for
         progress, not after it."""
         results: dict[str, Json] = {}

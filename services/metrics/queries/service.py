@@ -706,7 +706,8 @@ async def run_queries(
 ) -> list[dict[str, Any]]:
     """The answers of a batch, in its order. With a cache, queries whose months have not
     changed since they were last computed are answered from it (their latest event time is
-    read afresh when they ask for it), and the others are kept in it, under `version` (read now when not given)."""
+    read afresh when they ask for it), and the others are kept in it, under `version` (read now
+    when not given)."""
     principal.require(Permission.READ)
     if len({q.id for q in queries}) != len(queries):
         raise Problem(422, "duplicate_query_id", "Every query of a batch needs its own id.")
