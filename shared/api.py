@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -13,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from sqlalchemy import text
 
 from shared.db import create_engine, create_sessionmaker
@@ -21,6 +22,7 @@ from shared.errors import PROBLEM_JSON, Problem, install_problem_handlers, probl
 from shared.logging import configure_logging
 from shared.middleware import BodySizeLimitMiddleware, NulCharacterMiddleware, RequestContextMiddleware
 from shared.settings import Settings, get_settings
+from shared.stack import PROMETHEUS_DIR_VARIABLE
 
 
 class DecimalJSONRequest(Request):
@@ -240,6 +242,11 @@ def create_service_app(
 
     @app.get("/metrics", tags=["health"], summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:
+        if os.environ.get(PROMETHEUS_DIR_VARIABLE):
+            # Several worker processes: whichever answers reports the sum of all of them.
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     original_openapi = app.openapi

@@ -33,8 +33,11 @@ access_log = structlog.get_logger("pacer.access")
 
 
 def _route_template(scope: Scope) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
+    """The matched route's template as the client sees it: "/v1/metrics", not the "/metrics" of
+    the route inside the router included under "/v1" (that is the Prometheus route). FastAPI
+    keeps the included route's full template in the request's `fastapi` scope."""
+    included = scope.get("fastapi", {}).get("effective_route_context")
+    path = getattr(included, "path_format", None) or getattr(scope.get("route"), "path", None)
     return str(path) if path else "unmatched"
 
 

@@ -30,6 +30,13 @@ class Settings(BaseSettings):
     targets_port: int = 8001
     metrics_port: int = 8002
     reviews_port: int = 8003
+    metrics_workers: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Worker processes of the metrics service under `pacer run`: a dashboard's two "
+        "query batches (its series, and the targets service's for progress) are computed side by side.",
+    )
     targets_url: str = "http://127.0.0.1:8001"
     metrics_url: str = "http://127.0.0.1:8002"
     reviews_url: str = "http://127.0.0.1:8003"

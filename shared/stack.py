@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,9 @@ from typing import IO
 import httpx
 
 from shared.settings import Settings
+
+# prometheus-client's multiprocess mode: set for a service run with several worker processes.
+PROMETHEUS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,8 @@ class RunningService:
     process: subprocess.Popen[bytes]
     log_path: Path | None
     log_handle: IO[bytes] | None = None
+    # Where several worker processes keep their Prometheus samples (`shared.api` sums them).
+    prometheus_dir: Path | None = None
 
     @property
     def url(self) -> str:
@@ -65,6 +72,7 @@ class Stack:
             "metrics": settings.metrics_port,
             "reviews": settings.reviews_port,
         }
+        kwargs.setdefault("workers", {"metrics": settings.metrics_workers})
         return cls(database_url=database_url, ports=ports, host=settings.host, **kwargs)  # type: ignore[arg-type]
 
     def url(self, name: str) -> str:
@@ -103,20 +111,25 @@ class Stack:
             "--timeout-graceful-shutdown",
             "5",
         ]
+        env = self.environment()
         workers = self.workers.get(spec.name, 1)
+        prometheus_dir = None
         if workers > 1:
             command += ["--workers", str(workers)]
+            # Empty at every start: samples of earlier processes would be counted again.
+            prometheus_dir = Path(tempfile.mkdtemp(prefix=f"pacer-{spec.name}-prometheus-"))
+            env[PROMETHEUS_DIR_VARIABLE] = str(prometheus_dir)
         log_path = self.log_dir / f"{spec.name}.log" if self.log_dir else None
         handle = log_path.open("ab") if log_path else None
         process = subprocess.Popen(
             command,
-            env=self.environment(),
+            env=env,
             stdout=handle if handle else None,
             stderr=subprocess.STDOUT if handle else None,
             # Own process group: Ctrl-C reaches the supervisor, which stops children in order.
             start_new_session=True,
         )
-        service = RunningService(spec, port, process, log_path, handle)
+        service = RunningService(spec, port, process, log_path, handle, prometheus_dir)
         self.running[spec.name] = service
         return service
 
@@ -161,6 +174,8 @@ class Stack:
                 process.wait(5)
         if service.log_handle:
             service.log_handle.close()
+        if service.prometheus_dir is not None:
+            shutil.rmtree(service.prometheus_dir, ignore_errors=True)
 
     def stop(self) -> None:
         # The gateway first, the services it calls after it.

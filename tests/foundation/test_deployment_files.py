@@ -7,7 +7,8 @@ from typing import Any
 
 import yaml
 
-from shared.stack import SERVICES
+from shared.settings import Settings
+from shared.stack import PROMETHEUS_DIR_VARIABLE, SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = {"gateway": 8000, "targets": 8001, "metrics": 8002, "reviews": 8003}
@@ -34,6 +35,17 @@ def test_each_process_runs_the_same_app_and_port_as_make_run() -> None:
         port = PORTS[spec.name]
         assert command[-1] == str(port)
         assert services[spec.name]["ports"] == [f"{port}:{port}"]
+
+
+def test_the_metrics_service_runs_as_many_workers_as_make_run_and_sums_their_prometheus_samples() -> None:
+    services = _compose()["services"]
+    for spec in SERVICES:
+        command = services[spec.name]["command"]
+        workers = int(command[command.index("--workers") + 1]) if "--workers" in command else 1
+        assert workers == (Settings().metrics_workers if spec.name == "metrics" else 1)
+    metrics = services["metrics"]
+    folder = metrics["environment"][PROMETHEUS_DIR_VARIABLE]
+    assert folder in metrics["tmpfs"]  # empty at every start of the container
 
 
 def test_each_process_has_a_readiness_healthcheck_and_waits_for_migrations() -> None:

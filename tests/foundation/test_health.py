@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import time
+import uuid
+
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import Api
 
@@ -36,3 +41,34 @@ def test_each_service_publishes_its_openapi_with_v1_routes(api: Api, service: st
     assert spec["openapi"].startswith("3.")
     assert any(path.startswith("/v1/") for path in spec["paths"])
     assert "Problem" in spec["components"]["schemas"]
+
+
+def _requests(client: httpx.Client, route: str) -> float:
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(client.get("/metrics").text)
+        for sample in family.samples
+        if sample.name == "pacer_http_requests_total" and sample.labels.get("route") == route
+    )
+
+
+def _counted(client: httpx.Client, route: str, expected: float) -> float:
+    """The count once it reaches `expected` (a request is counted just after it is answered),
+    or as it stands after a few seconds."""
+    deadline = time.monotonic() + 5
+    while (count := _requests(client, route)) < expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return count
+
+
+def test_requests_are_counted_under_the_route_template_the_client_called(api: Api) -> None:
+    # GET /v1/metrics (the catalogue) is not the Prometheus route /metrics; a plan is counted
+    # under its template, not its id.
+    metrics, targets = api.client("metrics", role="viewer"), api.client("targets", role="viewer")
+    catalogue = _requests(metrics, "/v1/metrics")
+    assert metrics.get("/v1/metrics").status_code == 200
+    assert _counted(metrics, "/v1/metrics", catalogue + 1) == catalogue + 1
+    plans = _requests(targets, "/v1/plans/{plan_id}")
+    assert targets.get(f"/v1/plans/{uuid.uuid4()}").status_code == 404
+    assert _counted(targets, "/v1/plans/{plan_id}", plans + 1) == plans + 1
+    assert _requests(targets, f"/v1/plans/{uuid.uuid4()}") == 0

@@ -1,0 +1,119 @@
+"""The metrics service with several worker processes, as `pacer run` starts it.
+
+Each worker keeps its own answers and learns from the database's data version when they
+changed, so whichever worker answers, an answer never predates a push. Prometheus samples of
+all workers are summed by whichever worker is scraped. (The rest of the suite runs one
+worker: it counts what a process kept in memory.)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from shared.settings import Settings
+from shared.stack import Stack
+from tests.conftest import TEST_JWT_SECRET, Api, free_port
+from tests.metrics.conftest import event
+
+WORKERS = Settings().metrics_workers
+
+
+@pytest.fixture(scope="module")
+def workers(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = Stack(
+        database_url=database_url,
+        ports={name: free_port() for name in ("gateway", "targets", "metrics", "reviews")},
+        log_dir=tmp_path_factory.mktemp("workers"),
+        extra_env={"PACER_JWT_SECRET": TEST_JWT_SECRET, "PACER_LOG_LEVEL": "WARNING"},
+        workers={"metrics": WORKERS},
+    )
+    running.start(("metrics",))
+    try:
+        running.wait_ready(timeout=90)
+        yield running
+    finally:
+        running.stop()
+
+
+def _fresh(stack: Stack, token: str) -> httpx.Client:
+    """A client whose every request opens its own connection: requests reach any worker."""
+    return httpx.Client(
+        base_url=stack.url("metrics"),
+        headers={"Authorization": f"Bearer {token}", "Connection": "close"},
+        timeout=30.0,
+    )
+
+
+def test_the_service_runs_its_workers(workers: Stack) -> None:
+    assert WORKERS >= 2
+    supervisor = psutil.Process(workers.running["metrics"].process.pid)
+    # Besides its workers, the supervisor may run multiprocessing's resource tracker.
+    served = [child for child in supervisor.children() if "resource_tracker" not in " ".join(child.cmdline())]
+    assert len(served) == WORKERS
+
+
+def test_whichever_worker_answers_a_query_it_never_predates_a_push(
+    workers: Stack, api: Api, ingest_key: str, unique: str
+) -> None:
+    category = f"workers-{unique}"
+    query = {
+        "queries": [
+            {
+                "id": "q",
+                "metric": "gmv",
+                "start": "2025-03-01",
+                "end": "2025-03-31",
+                "filters": {"category": category},
+            }
+        ]
+    }
+    with _fresh(workers, ingest_key) as ingest, _fresh(workers, api.token("viewer")) as reader:
+        for round_ in range(4):
+            pushed = ingest.post(
+                "/v1/events",
+                json={
+                    "events": [
+                        event(f"{unique}-{round_}", "gmv", "10.5", "2025-03-10T08:00:00Z", category=category)
+                    ]
+                },
+            )
+            assert pushed.status_code == 200, pushed.text
+            # Asked again and again, over new connections: every worker, kept answers or not.
+            answers = {reader.post("/v1/query", json=query).json()["results"][0]["value"] for _ in range(8)}
+            assert answers == {str(Decimal("10.5") * (round_ + 1))}
+
+
+def _route_count(text: str, route: str) -> float:
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "pacer_http_requests_total" and sample.labels.get("route") == route
+    )
+
+
+def test_every_scrape_reports_the_requests_of_all_workers(workers: Stack, api: Api) -> None:
+    with _fresh(workers, api.token("viewer")) as reader:
+        before = _route_count(reader.get("/metrics").text, "/v1/metrics")
+        for _ in range(12):
+            assert reader.get("/v1/metrics").status_code == 200
+        # A worker counts a request once it has answered it: wait for the last count to land.
+        deadline = time.monotonic() + 10
+        while _route_count(reader.get("/metrics").text, "/v1/metrics") < before + 12:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        scrapes = {_route_count(reader.get("/metrics").text, "/v1/metrics") for _ in range(8)}
+    assert scrapes == {before + 12}
+    # Each worker recorded samples of its own (files named by process id), all of them summed.
+    folder = workers.running["metrics"].prometheus_dir
+    assert folder is not None
+    recorded = {path.stem.rsplit("_", 1)[-1] for path in Path(folder).glob("counter_*.db")}
+    assert len(recorded) == WORKERS
