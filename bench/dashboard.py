@@ -190,6 +190,33 @@ Before and after:
     process spends per dashboard moves between those runs too (the metrics service 47–59 ms)
     with the same code and data: the machine is shared. Asked again p95 82–157 ms. So after a
     day's push the goal is met in some runs and missed in others.
+- 2026-11-25, seventh session. Two stacks side by side on one database, after a day's push,
+  alternating (the machine's speed drifts by a fifth within minutes, so only side-by-side
+  figures compare):
+  - the gateway's series ask the metrics service for no latest-event time (`"last_event":
+    false`; 250 index look-ups, about 4 ms of PostgreSQL per batch), and the gateway builds
+    series points and metric definitions as their answers arrive (while the targets service
+    still computes progress) instead of while completing the answer after progress; with
+    plain resolver fields (a target's `metric`, `progress`, `series`, `children`) called
+    without Strawberry's general resolver chain: 80 runs each, p50 118.1 → 113.6 ms, p95
+    147.2 → 136.5 ms, CPU metrics 50.2 → 47.5 ms, gateway 46.9 → 43.7 ms. The gateway alone,
+    in process, dashboards asked again: CPU 46.8 / 50.0 → 43.6 / 42.8 ms (medians of 40).
+  - the metrics service with two worker processes (`PACER_METRICS_WORKERS`, now what `make
+    run` and docker-compose start): the targets service's batch and the gateway's are computed
+    side by side instead of one after the other on one event loop. Same code, 50–60 runs each,
+    three pairs of stacks: p50 122.4 → 101.2, 121.9 → 106.9, 111.1 → 98.9 ms; p95 141.9 →
+    130.9, 153.6 → 123.4, 139.8 → 143.6 ms; asked again unchanged (p50 69.4 / 68.7 ms). Tried
+    in the fourth session, when each dashboard cost about a third more CPU, it gained 2–10 ms
+    and was not taken.
+  - tried and not taken: metrics query batches answered one at a time, in arrival order (a
+    lock), so the first batch is not slowed by the second: progress came back at 86 ms
+    instead of 106, the series at 98 instead of 92, and the answer no sooner (p50 151.5 /
+    152.9 ms, 60 runs each); the monthly reads as one join instead of a lateral read per query:
+    PostgreSQL took 15.6 ms instead of 9.6 for 250 series.
+  - where an after-push dashboard's time goes with one metrics worker (the gateway in process,
+    medians of 30): plan back at 10 ms, target list at 15 ms, series sent at 18 and back at
+    85 ms, progress back at 103 ms, then 26 ms of GraphQL completion for 200 targets and under
+    1 ms encoding.
 - what was left before that (py-spy on the running processes): the metrics process spends about half of
   its CPU receiving, decoding and copying the ~180 000 per-day rollup rows of a dashboard
   (last year's days for the profiles, this year's days for the monthly series, which are

@@ -21,8 +21,7 @@ from shared.db import create_engine, create_sessionmaker
 from shared.errors import PROBLEM_JSON, Problem, install_problem_handlers, problem_response
 from shared.logging import configure_logging
 from shared.middleware import BodySizeLimitMiddleware, NulCharacterMiddleware, RequestContextMiddleware
-from shared.settings import Settings, get_settings
-from shared.stack import PROMETHEUS_DIR_VARIABLE
+from shared.settings import PROMETHEUS_DIR_VARIABLE, Settings, get_settings
 
 
 class DecimalJSONRequest(Request):
@@ -242,8 +241,9 @@ def create_service_app(
 
     @app.get("/metrics", tags=["health"], summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:
-        if os.environ.get(PROMETHEUS_DIR_VARIABLE):
-            # Several worker processes: whichever answers reports the sum of all of them.
+        if PROMETHEUS_DIR_VARIABLE in os.environ:  # as prometheus-client itself decides
+            # Several worker processes: whichever answers reports the sum of all of them (the
+            # per-process collectors, process_* and python_*, are not reported then).
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)
             return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -13,6 +13,12 @@ DEVELOPMENT_JWT_SECRET = "pacer-development-secret-change-me-0123456789"
 MIN_SECRET_LENGTH = 32
 
 
+# prometheus-client's multiprocess mode: the directory where a service run with several worker
+# processes keeps their samples (set by `shared.stack` and docker-compose.yml, summed by the
+# `/metrics` route of `shared.api`).
+PROMETHEUS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PACER_", extra="ignore")
 
@@ -33,9 +39,10 @@ class Settings(BaseSettings):
     metrics_workers: int = Field(
         default=2,
         ge=1,
-        le=64,
+        le=8,
         description="Worker processes of the metrics service under `pacer run`: a dashboard's two "
-        "query batches (its series, and the targets service's for progress) are computed side by side.",
+        "query batches (its series, and the targets service's for progress) are computed side by "
+        "side. Each has its own answer memory and database pool.",
     )
     targets_url: str = "http://127.0.0.1:8001"
     metrics_url: str = "http://127.0.0.1:8002"

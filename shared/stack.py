@@ -19,10 +19,7 @@ from typing import IO
 
 import httpx
 
-from shared.settings import Settings
-
-# prometheus-client's multiprocess mode: set for a service run with several worker processes.
-PROMETHEUS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+from shared.settings import PROMETHEUS_DIR_VARIABLE, Settings
 
 
 @dataclass(frozen=True)
@@ -114,8 +111,11 @@ class Stack:
         env = self.environment()
         workers = self.workers.get(spec.name, 1)
         prometheus_dir = None
+        env.pop(PROMETHEUS_DIR_VARIABLE, None)  # one process: its own samples
         if workers > 1:
-            command += ["--workers", str(workers)]
+            # The supervisor's own lines are uvicorn's plain text: only its warnings (a worker
+            # restarted) are written. The workers log JSON as any process does.
+            command += ["--workers", str(workers), "--log-level", "warning"]
             # Empty at every start: samples of earlier processes would be counted again.
             prometheus_dir = Path(tempfile.mkdtemp(prefix=f"pacer-{spec.name}-prometheus-"))
             env[PROMETHEUS_DIR_VARIABLE] = str(prometheus_dir)

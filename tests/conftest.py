@@ -77,7 +77,9 @@ def settings() -> Settings:
 
 @contextmanager
 def running_stack(database_url: str, log_dir: Path) -> Iterator[Stack]:
-    """The three services and the gateway on free ports, exactly as `pacer run` starts them."""
+    """The three services and the gateway on free ports, as `pacer run` starts them — but the
+    metrics service with one worker: tests count what a process kept in memory
+    (tests/metrics/test_workers.py runs it with several)."""
     ports = {name: free_port() for name in ("gateway", "targets", "metrics", "reviews")}
     running = Stack(
         database_url=database_url,

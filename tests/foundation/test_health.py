@@ -69,6 +69,7 @@ def test_requests_are_counted_under_the_route_template_the_client_called(api: Ap
     assert metrics.get("/v1/metrics").status_code == 200
     assert _counted(metrics, "/v1/metrics", catalogue + 1) == catalogue + 1
     plans = _requests(targets, "/v1/plans/{plan_id}")
-    assert targets.get(f"/v1/plans/{uuid.uuid4()}").status_code == 404
+    plan_id = uuid.uuid4()
+    assert targets.get(f"/v1/plans/{plan_id}").status_code == 404
     assert _counted(targets, "/v1/plans/{plan_id}", plans + 1) == plans + 1
-    assert _requests(targets, f"/v1/plans/{uuid.uuid4()}") == 0
+    assert _requests(targets, f"/v1/plans/{plan_id}") == 0

@@ -8,6 +8,7 @@ worker: it counts what a process kept in memory.)
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -16,6 +17,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
 from shared.settings import Settings
@@ -23,7 +25,7 @@ from shared.stack import Stack
 from tests.conftest import TEST_JWT_SECRET, Api, free_port
 from tests.metrics.conftest import event
 
-WORKERS = Settings().metrics_workers
+WORKERS = Settings.model_fields["metrics_workers"].default
 
 
 @pytest.fixture(scope="module")
@@ -100,20 +102,36 @@ def _route_count(text: str, route: str) -> float:
     )
 
 
+def _recorded_by_each_worker(folder: Path, route: str) -> dict[str, float]:
+    """The requests on `route` each worker process counted, read from its own samples file."""
+    counts = {}
+    for path in folder.glob("counter_*.db"):
+        counts[path.stem.rsplit("_", 1)[-1]] = sum(
+            value
+            for key, value, *_ in MmapedDict.read_all_values_from_file(str(path))
+            if json.loads(key)[1] == "pacer_http_requests_total" and json.loads(key)[2].get("route") == route
+        )
+    return counts
+
+
 def test_every_scrape_reports_the_requests_of_all_workers(workers: Stack, api: Api) -> None:
+    folder = workers.running["metrics"].prometheus_dir
+    assert folder is not None
     with _fresh(workers, api.token("viewer")) as reader:
         before = _route_count(reader.get("/metrics").text, "/v1/metrics")
-        for _ in range(12):
+        # New connections until every worker has answered some (which worker accepts a
+        # connection is the kernel's choice).
+        sent = 0
+        deadline = time.monotonic() + 30
+        while sent < 12 or min(_recorded_by_each_worker(folder, "/v1/metrics").values(), default=0) == 0:
+            assert time.monotonic() < deadline, _recorded_by_each_worker(folder, "/v1/metrics")
             assert reader.get("/v1/metrics").status_code == 200
+            sent += 1
         # A worker counts a request once it has answered it: wait for the last count to land.
-        deadline = time.monotonic() + 10
-        while _route_count(reader.get("/metrics").text, "/v1/metrics") < before + 12:
+        while sum(_recorded_by_each_worker(folder, "/v1/metrics").values()) < before + sent:
             assert time.monotonic() < deadline
             time.sleep(0.05)
         scrapes = {_route_count(reader.get("/metrics").text, "/v1/metrics") for _ in range(8)}
-    assert scrapes == {before + 12}
-    # Each worker recorded samples of its own (files named by process id), all of them summed.
-    folder = workers.running["metrics"].prometheus_dir
-    assert folder is not None
-    recorded = {path.stem.rsplit("_", 1)[-1] for path in Path(folder).glob("counter_*.db")}
-    assert len(recorded) == WORKERS
+    by_worker = _recorded_by_each_worker(folder, "/v1/metrics")
+    assert len(by_worker) == WORKERS and all(by_worker.values())
+    assert scrapes == {before + sent} == {sum(by_worker.values())}
