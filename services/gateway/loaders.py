@@ -18,6 +18,7 @@ from strawberry.dataloader import DataLoader
 
 from services.gateway.clients import Upstream
 from services.gateway.types.metrics import MetricDefinition, SeriesPoint, series_points
+from shared.errors import Problem
 from shared.http import MAX_QUERIES_PER_CALL
 
 K = TypeVar("K", bound=Hashable)
@@ -140,6 +141,8 @@ class Loaders:
         self.review: DataLoader[str, Json] = DataLoader(per_key(self._fetch_review))
         self._catalogue: asyncio.Task[list[Json]] | None = None
         self._plan_progress: dict[tuple[str, str | None, date], asyncio.Future[None]] = {}
+        # Progress keys a plan-wide call under way will bring (see `progress_of`).
+        self._progress_coming: dict[tuple[str, date], asyncio.Future[None]] = {}
         self._families: dict[str, Family] = {}
 
     def release(self) -> None:
@@ -152,6 +155,7 @@ class Loaders:
                 loader.clear_all()
                 loader.batch = None
         self._plan_progress.clear()
+        self._progress_coming.clear()
         self._families.clear()
         self._catalogue = None
 
@@ -229,6 +233,30 @@ class Loaders:
             fetch = self._fetch_plan_progress(plan_id, active_in, as_of)
             self._plan_progress[key] = asyncio.ensure_future(fetch)
         return self._plan_progress[key]
+
+    def expect_progress(self, keys: Sequence[tuple[str, date]], coming: asyncio.Future[None]) -> None:
+        """The plan-wide call `coming` will bring these keys' progress: their fields wait for it
+        instead of asking for them in a batch of their own."""
+        for key in keys:
+            self._progress_coming.setdefault(key, coming)
+
+    def progress_of(self, key: tuple[str, date]) -> Json | Awaitable[Json | None] | None:
+        """A target's progress: at once when it is here; after the plan-wide call that brings it
+        when one is under way (a failure of the service is the field's error, as `fail`
+        settles it; otherwise a key the call did not bring is asked for as any other); else
+        through the loader."""
+        coming = self._progress_coming.get(key)
+        if coming is None or self.progress.cache_map.get(key) is not None:
+            return ready_or_load(self.progress, key)
+
+        async def after_the_plan() -> Json | None:
+            await asyncio.wait((coming,))
+            failure = None if coming.cancelled() else coming.exception()
+            if isinstance(failure, Problem) and failure.status >= 500:
+                self.fail(self.progress, [key], failure)
+            return await self.progress.load(key)
+
+        return after_the_plan()
 
     def plan_progress_begun(
         self, plan_id: str, active_in: str | None, as_of: date

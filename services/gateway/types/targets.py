@@ -164,7 +164,7 @@ class Target:
         "All targets of a request share one call to the targets service.",
     )
     def progress(self, info: GatewayInfo, as_of: date | None = None) -> Resolved[Progress | None]:
-        raw = ready_or_load(info.context.loaders.progress, self.progress_key(info, as_of))
+        raw = info.context.loaders.progress_of(self.progress_key(info, as_of))
         return then(raw, lambda found: Progress.from_json(found) if found else None)
 
     @strawberry.field(
@@ -221,12 +221,21 @@ def _as_bucket(value: Any) -> Bucket | None:
 async def _progress_of(
     info: GatewayInfo, targets: list[Target], plan_ids: set[str], active_in: str | None, as_of: date
 ) -> None:
-    """The targets' progress: what a plan-wide call begun alongside the plan brought (see
-    `Loaders.progress_of_plan`), and one batch for any target it did not cover."""
+    """The targets' progress: what a plan-wide call begun alongside the plan brings (see
+    `Loaders.progress_of_plan`), and one batch for any target it did not cover. While that call
+    is still under way nothing waits for it here: each progress field waits for it itself, so
+    the targets' other fields are completed meanwhile."""
     loaders = info.context.loaders
     keys = [t.progress_key(info, as_of) for t in targets]
-    for plan_id in plan_ids:
-        begun = loaders.plan_progress_begun(plan_id, active_in, as_of)
+    begun_by_plan = {plan_id: loaders.plan_progress_begun(plan_id, active_in, as_of) for plan_id in plan_ids}
+    if all(begun is not None and not begun.done() for begun in begun_by_plan.values()):
+        for plan_id, begun in begun_by_plan.items():
+            assert begun is not None
+            loaders.expect_progress(
+                [key for key, t in zip(keys, targets, strict=True) if str(t.plan_id) == plan_id], begun
+            )
+        return
+    for plan_id, begun in begun_by_plan.items():
         if begun is None:
             continue
         try:
