@@ -141,7 +141,7 @@ class Loaders:
         self.review: DataLoader[str, Json] = DataLoader(per_key(self._fetch_review))
         self._catalogue: asyncio.Task[list[Json]] | None = None
         self._plan_progress: dict[tuple[str, str | None, date], asyncio.Future[None]] = {}
-        # Progress keys a plan-wide call under way will bring (see `progress_of`).
+        # Progress keys expected from a plan-wide call (see `expect_progress`).
         self._progress_coming: dict[tuple[str, date], asyncio.Future[None]] = {}
         self._families: dict[str, Family] = {}
 
@@ -154,6 +154,8 @@ class Loaders:
             if isinstance(loader, DataLoader):
                 loader.clear_all()
                 loader.batch = None
+        for call in self._plan_progress.values():
+            call.cancel()  # nothing reads it any more (a finished call is left as it is)
         self._plan_progress.clear()
         self._progress_coming.clear()
         self._families.clear()
@@ -235,25 +237,35 @@ class Loaders:
         return self._plan_progress[key]
 
     def expect_progress(self, keys: Sequence[tuple[str, date]], coming: asyncio.Future[None]) -> None:
-        """The plan-wide call `coming` will bring these keys' progress: their fields wait for it
-        instead of asking for them in a batch of their own."""
+        """These keys' progress is expected from the plan-wide call `coming`: their fields wait
+        for it rather than ask for it in a batch of their own. Should the call fail as a failing
+        or unreachable service does (5xx), that failure is every key's: the same question per
+        target would fail again, after its own timeouts and retries."""
         for key in keys:
             self._progress_coming.setdefault(key, coming)
 
-    def progress_of(self, key: tuple[str, date]) -> Json | Awaitable[Json | None] | None:
-        """A target's progress: at once when it is here; after the plan-wide call that brings it
-        when one is under way (a failure of the service is the field's error, as `fail`
-        settles it; otherwise a key the call did not bring is asked for as any other); else
-        through the loader."""
+        def settle(call: asyncio.Future[None]) -> None:
+            failure = None if call.cancelled() else call.exception()
+            if isinstance(failure, Problem) and failure.status >= 500:
+                self.fail(self.progress, keys, failure)
+
+        if coming.done():
+            settle(coming)
+        else:
+            coming.add_done_callback(settle)
+
+    def progress_for(self, key: tuple[str, date]) -> Json | Awaitable[Json | None] | None:
+        """A progress field's value: at once when it is here; else, when the key is expected
+        from a plan-wide call, once that call has ended (the key is then answered, failed, or
+        asked for as any other); else through the loader."""
         coming = self._progress_coming.get(key)
         if coming is None or self.progress.cache_map.get(key) is not None:
             return ready_or_load(self.progress, key)
 
         async def after_the_plan() -> Json | None:
             await asyncio.wait((coming,))
-            failure = None if coming.cancelled() else coming.exception()
-            if isinstance(failure, Problem) and failure.status >= 500:
-                self.fail(self.progress, [key], failure)
+            if self._progress_coming.get(key) is not coming:
+                return None  # the request ended meanwhile (`release`): nothing reads this field
             return await self.progress.load(key)
 
         return after_the_plan()

@@ -17,7 +17,6 @@ from services.gateway.lookahead import date_argument, selected
 from services.gateway.types.common import Scope, day, dec, ids, moment, opt_id
 from services.gateway.types.metrics import MetricDefinition, SeriesPoint
 from services.gateway.types.tasks import Initiative
-from shared.errors import Problem
 
 T = TypeVar("T")
 # A field's value now, or an awaitable of it (see `ready_or_load`).
@@ -149,7 +148,8 @@ class Target:
 
     # The per-target fields below are plain functions: after `prefetch` they find their batch
     # answered and return at once (no task per field and target); otherwise, or when a batch
-    # failed, they hand GraphQL the loader's awaitable, which carries the error.
+    # failed, they hand GraphQL the loader's awaitable, which carries the error. Progress is the
+    # exception: it usually comes later, from the plan-wide call its field waits for.
 
     @strawberry.field(
         graphql_type=MetricDefinition | None,
@@ -164,7 +164,7 @@ class Target:
         "All targets of a request share one call to the targets service.",
     )
     def progress(self, info: GatewayInfo, as_of: date | None = None) -> Resolved[Progress | None]:
-        raw = info.context.loaders.progress_of(self.progress_key(info, as_of))
+        raw = info.context.loaders.progress_for(self.progress_key(info, as_of))
         return then(raw, lambda found: Progress.from_json(found) if found else None)
 
     @strawberry.field(
@@ -221,40 +221,30 @@ def _as_bucket(value: Any) -> Bucket | None:
 async def _progress_of(
     info: GatewayInfo, targets: list[Target], plan_ids: set[str], active_in: str | None, as_of: date
 ) -> None:
-    """The targets' progress: what a plan-wide call begun alongside the plan brings (see
-    `Loaders.progress_of_plan`), and one batch for any target it did not cover. While that call
-    is still under way nothing waits for it here: each progress field waits for it itself, so
-    the targets' other fields are completed meanwhile."""
+    """The targets' progress: the keys of a plan whose plan-wide call was begun alongside the
+    plan (see `Loaders.progress_of_plan`) are expected from it, and nothing waits for it here:
+    each progress field waits for it itself, so the targets' other fields are completed
+    meanwhile. The keys of other plans are asked for in one batch."""
     loaders = info.context.loaders
-    keys = [t.progress_key(info, as_of) for t in targets]
-    begun_by_plan = {plan_id: loaders.plan_progress_begun(plan_id, active_in, as_of) for plan_id in plan_ids}
-    if all(begun is not None and not begun.done() for begun in begun_by_plan.values()):
-        for plan_id, begun in begun_by_plan.items():
-            assert begun is not None
-            loaders.expect_progress(
-                [key for key, t in zip(keys, targets, strict=True) if str(t.plan_id) == plan_id], begun
-            )
-        return
-    for plan_id, begun in begun_by_plan.items():
+    uncovered: list[tuple[str, date]] = []
+    for plan_id in plan_ids:
+        keys = [t.progress_key(info, as_of) for t in targets if str(t.plan_id) == plan_id]
+        begun = loaders.plan_progress_begun(plan_id, active_in, as_of)
         if begun is None:
-            continue
-        try:
-            await begun
-        except Problem as problem:
-            if problem.status >= 500:
-                # The service is down or failing: the same question per target would fail
-                # again (after its own timeouts and retries). Its fields report this error.
-                plan_keys = [key for key, t in zip(keys, targets, strict=True) if str(t.plan_id) == plan_id]
-                loaders.fail(loaders.progress, plan_keys, problem)
-    await loaders.progress.load_many(keys)
+            uncovered.extend(keys)
+        else:
+            loaders.expect_progress(keys, begun)
+    if uncovered:
+        await loaders.progress.load_many(uncovered)
 
 
 async def prefetch(info: GatewayInfo, targets: list[Target], active_in: str | None = None) -> None:
     """Looks ahead at the fields selected on a list of targets and sends their batches now, so
-    each target's progress, series, metric, children and initiatives are answered before
-    GraphQL reaches them. Only a head start: a field whose arguments are not foreseen here (or
-    whose batch failed) loads, or reports its error, through its loader as before — after
-    these batches, since the list waits for them (fields of the children, say)."""
+    each target's series, metric, children and initiatives are answered before GraphQL reaches
+    them (the list waits for them), and its progress is on its way (see `_progress_of`). Only
+    a head start: a field whose arguments are not foreseen here (or whose batch failed) loads,
+    or reports its error, through its loader as before — after these batches (fields of the
+    children, say)."""
     if not targets:
         return
     loaders = info.context.loaders
