@@ -25,19 +25,18 @@ log = structlog.get_logger("pacer.metrics.events")
 # equal the sums of the raw events. The inserted rows are summed once per (metric, day,
 # dimensions); the per-day, per-dimension and per-month rollups add up those few sums, not the
 # events.
-_INGEST = """
-with claimed as (
+_CLAIM = """
     insert into metrics.event_ids (event_id, content_hash)
     select event_id, content_hash from ingest_staging order by event_id
-    on conflict (event_id) do nothing
-    returning event_id
-), inserted as (
+"""
+_STORE = """
     insert into metrics.events
         (event_id, metric, value, occurred_at, business_day, category, channel, region, source)
     select i.event_id, i.metric, i.value::numeric, i.occurred_at, i.business_day,
            i.category, i.channel, i.region, i.source
-    from ingest_staging i join claimed c on c.event_id = i.event_id
-    returning metric, value, occurred_at, business_day, category, channel, region
+    from ingest_staging i
+"""
+_ROLL_UP = """    returning metric, value, occurred_at, business_day, category, channel, region
 ), grouped as (
     select metric, business_day, category, channel, region,
            sum(value) as total, count(*) as event_count, max(occurred_at) as last_event_at,
@@ -100,13 +99,19 @@ with claimed as (
     set total = d.total + excluded.total,
         magnitude = d.magnitude + excluded.magnitude
 )
-select event_id from claimed
 """
+# Claims the ids not stored yet, stores their events and rolls them up; answers the claimed ids.
+_INGEST = (
+    f"with claimed as ({_CLAIM}    on conflict (event_id) do nothing\n    returning event_id\n"
+    f"), inserted as ({_STORE}    join claimed c on c.event_id = i.event_id\n{_ROLL_UP}"
+    "select event_id from claimed\n"
+)
 # The same for a batch of ids believed new: a plain insert into the ledger costs about half of
-# an insert that resolves conflicts row by row. An id that is not new after all (stored since the
-# look-up, or hidden in the middle of the batch) raises a unique violation, which undoes only
-# this attempt (a savepoint); the batch then goes through `_INGEST`.
-_INGEST_NEW = _INGEST.replace("    on conflict (event_id) do nothing\n", "", 1)
+# an insert that resolves conflicts row by row, and every staged row is then claimed (no join,
+# nothing to answer). An id that is not new after all (stored since the look-up, or hidden in
+# the middle of the batch) raises a unique violation, which undoes only this attempt (a
+# savepoint); the batch then goes through `_INGEST`.
+_INGEST_NEW = f"with claimed as ({_CLAIM}), inserted as ({_STORE}{_ROLL_UP}select\n"
 
 _MARK_MONTHLY_WRITTEN = "select set_config('pacer.monthly_rollups_written', pg_current_xact_id()::text, true)"
 # ... only while the statement runs: a later write of the daily rollups is followed again.
@@ -215,14 +220,15 @@ async def insert_events(session: AsyncSession, batch: ParsedBatch) -> tuple[set[
     # (Marked before the savepoint, so that undoing the first attempt keeps the mark.)
     await raw.execute(f"{_MARK_MONTHLY_WRITTEN}; savepoint ingest_new")
     try:
-        records = await raw.fetch(_INGEST_NEW)
+        await raw.execute(_INGEST_NEW)
     except asyncpg.UniqueViolationError:
         await raw.execute("rollback to savepoint ingest_new")
         records = await raw.fetch(_INGEST)
         await raw.execute(_UNMARK_MONTHLY_WRITTEN)
+        claimed = {record[0] for record in records}
     else:
         await raw.execute(f"release savepoint ingest_new; {_UNMARK_MONTHLY_WRITTEN}")
-    claimed = {record[0] for record in records}
+        return set(batch.event_ids) if len(rows) == len(batch) else {batch.event_ids[i] for i in rows}, stored
     others = [batch.event_ids[i] for i in rows if batch.event_ids[i] not in claimed]
     if others:
         stored.update({rec[0]: bytes(rec[1]) for rec in await raw.fetch(_EXISTING, others)})

@@ -25,6 +25,7 @@ from services.metrics.events.parsing import (
     Rejection,
     csv_items,
     outcome,
+    plain_events,
     validate_items,
 )
 from shared.auth import Permission, Principal
@@ -51,20 +52,30 @@ def _decode_json(body: bytes, *, exact: bool) -> Any:
         raise Problem(400, "malformed_json", "The request body is not valid JSON.") from exc
 
 
-def _items_from_body(body: bytes, content_type: str, max_events: int, *, exact: bool = False) -> list[Any]:
+def _holds_nul_text(body: bytes) -> bool:
+    return b"\\u0000" in body or b"\x00" in body
+
+
+def _items_from_body(
+    body: bytes, content_type: str, max_events: int, *, exact: bool = False, holds_nul: bool = False
+) -> list[Any]:
     media_type = content_type.split(";", 1)[0].strip().lower()
+    items: Any = None
     if media_type in ("text/csv", "application/csv"):
         try:
-            items: Any = csv_items(body)
+            items = csv_items(body)
         except CsvError as exc:
             raise Problem(422, "invalid_csv", str(exc)) from exc
-    elif media_type in ("", "application/json") or media_type.endswith("+json"):
+    elif media_type not in ("", "application/json") and not media_type.endswith("+json"):
+        raise Problem(415, "unsupported_media_type", "Send application/json or text/csv.")
+    elif not exact and not holds_nul:
+        # The usual push decodes straight into typed items; anything else takes the general path.
+        items = plain_events(body)
+    if items is None:
         envelope = _decode_json(body, exact=exact)
         if not isinstance(envelope, dict) or not isinstance(envelope.get("events"), list):
             raise Problem(422, "invalid_batch", 'The body must be {"events": [...]}.')
         items = envelope["events"]
-    else:
-        raise Problem(415, "unsupported_media_type", "Send application/json or text/csv.")
     if len(items) > max_events:
         raise Problem(
             413,
@@ -124,7 +135,8 @@ async def push_events(
     principal.require(Permission.INGEST)
     body = await request.body()
     content_type = request.headers.get("content-type", "")
-    items = _items_from_body(body, content_type, settings.max_events_per_batch)
+    holds_nul = _holds_nul_text(body)
+    items = _items_from_body(body, content_type, settings.max_events_per_batch, holds_nul=holds_nul)
     catalogue = await load_catalogue(session)
     rules = {
         key: MetricRules(
@@ -135,12 +147,12 @@ async def push_events(
         )
         for key, d in catalogue.definitions.items()
     }
-    screened = _screen_rows(items) | (_screen_nul(items) if (b"\\u0000" in body or b"\x00" in body) else {})
+    screened = _screen_rows(items) | (_screen_nul(items) if holds_nul else {})
     try:
         parsed = validate_items(items, rules, settings.business_tz)
     except InexactNumbers:
         items = _items_from_body(body, content_type, settings.max_events_per_batch, exact=True)
-        screened = _screen_nul(items) if (b"\\u0000" in body or b"\x00" in body) else {}
+        screened = _screen_nul(items) if holds_nul else {}
         parsed = validate_items(items, rules, settings.business_tz, exact_numbers=True)
     if screened:
         parsed.rejected = [screened.get(r.index, r) for r in parsed.rejected]

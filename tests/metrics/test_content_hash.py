@@ -1,0 +1,45 @@
+"""The content hash decides whether a re-sent event_id is a duplicate or a conflict, against
+hashes stored by every earlier version: its value for a given event may never change."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.metrics.events.parsing import content_hash
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def test_a_stored_hash_is_still_the_hash_of_its_event() -> None:
+    at = datetime(2025, 6, 19, 1, 0, tzinfo=timezone(timedelta(hours=8)))
+    digest = content_hash("gmv", Decimal("12.50"), at, "beauty", "app", "east")
+    stored = hashlib.md5(b"gmv\x1f12.5\x1f1750266000000000\x1fbeauty\x1fapp\x1feast").digest()
+    assert digest == stored
+
+
+@given(
+    metric=st.text(min_size=1, max_size=8),
+    value=st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**20), max_value=10**20, places=6),
+    microseconds=st.integers(0, 200 * 365 * 86_400 * 10**6),
+    offset_minutes=st.integers(-14 * 60, 14 * 60),
+    dims=st.tuples(st.text(max_size=5), st.text(max_size=5), st.text(max_size=5)),
+)
+def test_the_hash_is_md5_of_the_canonical_text_whatever_the_spelling(
+    metric: str,
+    value: Decimal,
+    microseconds: int,
+    offset_minutes: int,
+    dims: tuple[str, str, str],
+) -> None:
+    zone = timezone(timedelta(minutes=offset_minutes))
+    at = (EPOCH + timedelta(microseconds=microseconds)).astimezone(zone)
+    text = "0" if value == 0 else format(value.normalize(), "f")
+    canonical = "\x1f".join((metric, text, str(microseconds), *dims))
+    expected = hashlib.md5(canonical.encode()).digest()
+    assert content_hash(metric, value, at, *dims) == expected
+    assert content_hash(metric, value * 1, at.astimezone(UTC), *dims) == expected
