@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -385,3 +386,35 @@ def test_an_item_whose_metric_is_not_a_string_is_rejected_and_the_others_stored(
     assert answer["accepted"] == 1
     assert [(r["index"], r["code"]) for r in answer["rejected"]] == [(0, "unknown_metric")]
     assert gmv_of(reader, category) == "4"
+
+
+def test_rounds_of_racing_batches_over_shared_ids_and_days_all_succeed(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    """Batches share some of their ids with each other and add to the same days' rollup rows;
+    some are first tried as all new, others then claim id by id. Every path claims its ids
+    before it takes a rollup row, so no two batches wait for each other in a cycle (which
+    PostgreSQL would end by failing one push)."""
+    category = f"rounds-{unique}"
+    spans = [(0, 400), (200, 600), (400, 800), (600, 1000), (0, 1000, 3), (100, 900, 2)]
+    for round_ in range(3):
+        batches = [
+            [
+                event(
+                    f"{unique}-{round_}-{i}",
+                    "gmv",
+                    "1",
+                    f"2025-07-{1 + i % 28:02d}T12:00:00Z",
+                    category=category,
+                )
+                for i in range(*span)
+            ]
+            for span in spans
+        ]
+        with ThreadPoolExecutor(len(batches)) as pool:
+            responses = list(pool.map(lambda b: ingest.post("/v1/events", json={"events": b}), batches))
+        assert [r.status_code for r in responses] == [200] * len(spans)
+        answers = [r.json() for r in responses]
+        assert sum(a["accepted"] for a in answers) == 1000
+        assert sum(a["duplicates"] for a in answers) == sum(len(b) for b in batches) - 1000
+    assert gmv_of(reader, category) == "3000"

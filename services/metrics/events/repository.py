@@ -110,8 +110,10 @@ _INGEST = (
 # an insert that resolves conflicts row by row, and every staged row is then claimed (no join,
 # nothing to answer). An id that is not new after all (stored since the look-up, or hidden in
 # the middle of the batch) raises a unique violation, which undoes only this attempt (a
-# savepoint); the batch then goes through `_INGEST`.
-_INGEST_NEW = f"with claimed as ({_CLAIM}), inserted as ({_STORE}{_ROLL_UP}select\n"
+# savepoint); the batch then goes through `_INGEST`. The claim is a statement of its own, run
+# first: as a CTE that nothing reads, PostgreSQL may run it after the rollup upserts, and a
+# batch holding rollup rows while it waits for another's ids deadlocks with it.
+_INGEST_NEW = f"{_CLAIM};\nwith inserted as ({_STORE}{_ROLL_UP}select\n"
 
 _MARK_MONTHLY_WRITTEN = "select set_config('pacer.monthly_rollups_written', pg_current_xact_id()::text, true)"
 # ... only while the statement runs: a later write of the daily rollups is followed again.
