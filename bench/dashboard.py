@@ -233,6 +233,12 @@ Before and after:
     medians of 30): plan back at 10 ms, target list at 15 ms, series sent at 18 and back at
     85 ms, progress back at 103 ms, then 26 ms of GraphQL completion for 200 targets and under
     1 ms encoding.
+- 2026-12-03, eighth session, on another machine of the same kind (2 logical CPUs of an Intel
+  Xeon; each process spends about a tenth more CPU per dashboard than on the AMD EPYC of the
+  runs above), 5 M events, no change to the read path: after a day's push p50 / p95 114.4 /
+  132.3 and 120.8 / 139.3 ms, and the run whose figures are above; asked again p95 87.8 and
+  87.3 ms; cold p95 283.0 and 276.6 ms. One more run, taken while the same machine ran other
+  work (tests and a profile), gave 121.3 / 167.5 ms after a push and is not counted.
 - what was left before that (py-spy on the running processes): the metrics process spends about half of
   its CPU receiving, decoding and copying the ~180 000 per-day rollup rows of a dashboard
   (last year's days for the profiles, this year's days for the monthly series, which are
