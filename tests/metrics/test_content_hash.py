@@ -38,8 +38,10 @@ def test_the_hash_is_md5_of_the_canonical_text_whatever_the_spelling(
 ) -> None:
     zone = timezone(timedelta(minutes=offset_minutes))
     at = (EPOCH + timedelta(microseconds=microseconds)).astimezone(zone)
+    # The formula every stored hash was made with, spelled as it first was.
     text = "0" if value == 0 else format(value.normalize(), "f")
-    canonical = "\x1f".join((metric, text, str(microseconds), *dims))
-    expected = hashlib.md5(canonical.encode()).digest()
+    category, channel, region = dims
+    canonical = f"{metric}\x1f{text}\x1f{microseconds}\x1f{category}\x1f{channel}\x1f{region}"
+    expected = hashlib.md5(canonical.encode(), usedforsecurity=False).digest()
     assert content_hash(metric, value, at, *dims) == expected
     assert content_hash(metric, value * 1, at.astimezone(UTC), *dims) == expected

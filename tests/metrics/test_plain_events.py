@@ -129,3 +129,9 @@ def test_a_number_an_unknown_dimension_or_a_missing_field_sends_the_whole_push_t
         assert plain_events(orjson.dumps({"events": [plain_item, odd]})) is None
     assert plain_events(b'{"events": [') is None
     assert plain_events(b'{"events": ["\xff"]}') is None
+
+
+def test_text_that_is_not_utf8_or_deep_nesting_anywhere_sends_the_push_the_general_way() -> None:
+    item = b'{"event_id": "e1", "metric": "gmv", "value": "1", "occurred_at": "2025-06-18T17:00:00Z"'
+    for extra in (b'"caf\xe9"', b'"\xed\xa0\x80"', b"[" * 5_000 + b"]" * 5_000):
+        assert plain_events(b'{"events": [' + item + b', "note": ' + extra + b"}]}") is None

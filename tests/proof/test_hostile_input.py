@@ -167,6 +167,32 @@ def test_deeply_nested_json_is_refused_not_crashed_on(api: Api, service: str) ->
     assert_problem(response, (400, 422))
 
 
+def _push_with_extra(client: httpx.Client, extra: bytes) -> httpx.Response:
+    """A push of one valid event whose envelope also holds `"note": <extra>`, a field Pacer
+    does not read."""
+    item = f'{{"event_id": "{uuid.uuid4().hex}", "metric": "gmv", "value": "1", '
+    item += '"occurred_at": "2025-01-01T00:00:00Z", "dims": {"category": "hostile-extra"}}'
+    body = b'{"events": [' + item.encode() + b'], "note": ' + extra + b"}"
+    return client.post("/v1/events", content=body, headers={"content-type": "application/json"})
+
+
+def test_a_push_with_text_that_is_not_utf8_anywhere_is_refused_whole(api: Api) -> None:
+    assert_problem(_push_with_extra(api.client("metrics", role="admin"), b'"caf\xe9"'), 400)
+
+
+@pytest.mark.parametrize("depth", [900, 5_000])
+def test_deep_nesting_in_a_field_pacer_does_not_read_is_answered_never_crashed_on(
+    api: Api, depth: int
+) -> None:
+    client = api.client("metrics", role="admin")
+    response = _push_with_extra(client, b"[" * depth + b"]" * depth)
+    if response.status_code == 200:
+        assert response.json()["accepted"] == 1
+    else:
+        assert_problem(response, 400)
+    assert client.get("/v1/metrics").status_code == 200  # and the connection still serves
+
+
 @pytest.mark.parametrize(
     "plan_id", ["../api-keys", "..%2Fapi-keys", "x/../../v1/audit", "\t", "%00", " ", "0" * 5000]
 )

@@ -8,6 +8,8 @@ id are judged once the stored content of that id is known (`outcome`).
 from __future__ import annotations
 
 import csv
+import functools
+import hashlib
 import io
 import re
 from collections.abc import Iterable, Mapping
@@ -24,8 +26,8 @@ try:
     # CPython's own MD5: the same digest as hashlib's, without an OpenSSL context per call
     # (twice as fast for a text of this size, and ingestion hashes every event).
     from _md5 import md5 as _md5
-except ImportError:  # pragma: no cover - a Python built without it
-    from hashlib import md5 as _md5
+except ImportError:  # pragma: no cover - a Python built without it (FIPS builds, say)
+    _md5 = functools.partial(hashlib.md5, usedforsecurity=False)
 
 DIMENSIONS = ("category", "channel", "region")
 CSV_COLUMNS = ("event_id", "metric", "value", "occurred_at", "category", "channel", "region", "source")
@@ -277,9 +279,14 @@ def plain_events(body: bytes) -> list[PlainEvent] | None:
     type-checked in one pass (several times faster than decoding to dicts); None when any part
     of the body is otherwise (a number as value, an unknown dimension, malformed JSON ...): the
     general decoder then reads it and words each item's rejection."""
+    if not body.isascii():
+        try:
+            body.decode()  # msgspec does not check the text of the fields it skips
+        except UnicodeDecodeError:
+            return None
     try:
         return _decode_plain_batch(body).events
-    except (msgspec.MsgspecError, ValueError):
+    except (msgspec.MsgspecError, ValueError, RecursionError):  # skipping deep nesting recurses
         return None
 
 

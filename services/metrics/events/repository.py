@@ -230,7 +230,8 @@ async def insert_events(session: AsyncSession, batch: ParsedBatch) -> tuple[set[
         claimed = {record[0] for record in records}
     else:
         await raw.execute(f"release savepoint ingest_new; {_UNMARK_MONTHLY_WRITTEN}")
-        return set(batch.event_ids) if len(rows) == len(batch) else {batch.event_ids[i] for i in rows}, stored
+        claimed = set(batch.event_ids) if len(rows) == len(batch) else {batch.event_ids[i] for i in rows}
+        return claimed, stored  # every staged row was claimed
     others = [batch.event_ids[i] for i in rows if batch.event_ids[i] not in claimed]
     if others:
         stored.update({rec[0]: bytes(rec[1]) for rec in await raw.fetch(_EXISTING, others)})
