@@ -57,8 +57,10 @@ def _holds_nul_text(body: bytes) -> bool:
 
 
 def _items_from_body(
-    body: bytes, content_type: str, max_events: int, *, exact: bool = False, holds_nul: bool = False
+    body: bytes, content_type: str, max_events: int, *, exact: bool = False, typed: bool = False
 ) -> list[Any]:
+    """The items of a push. `typed`: a JSON body is first tried as typed items (`plain_events`);
+    `exact`: the general decoder reads numbers as exact decimals."""
     media_type = content_type.split(";", 1)[0].strip().lower()
     items: Any = None
     if media_type in ("text/csv", "application/csv"):
@@ -68,9 +70,8 @@ def _items_from_body(
             raise Problem(422, "invalid_csv", str(exc)) from exc
     elif media_type not in ("", "application/json") and not media_type.endswith("+json"):
         raise Problem(415, "unsupported_media_type", "Send application/json or text/csv.")
-    elif not exact and not holds_nul:
-        # The usual push decodes straight into typed items; anything else takes the general path.
-        items = plain_events(body)
+    elif typed:
+        items = plain_events(body)  # None: the general decoder reads it
     if items is None:
         envelope = _decode_json(body, exact=exact)
         if not isinstance(envelope, dict) or not isinstance(envelope.get("events"), list):
@@ -136,7 +137,8 @@ async def push_events(
     body = await request.body()
     content_type = request.headers.get("content-type", "")
     holds_nul = _holds_nul_text(body)
-    items = _items_from_body(body, content_type, settings.max_events_per_batch, holds_nul=holds_nul)
+    # The usual push decodes straight into typed items; one holding NUL is screened item by item.
+    items = _items_from_body(body, content_type, settings.max_events_per_batch, typed=not holds_nul)
     catalogue = await load_catalogue(session)
     rules = {
         key: MetricRules(
