@@ -25,6 +25,13 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 Work = Callable[[], Awaitable[tuple[int, Any]]]
 
 
+def answer_is_kept(request: Request) -> bool:
+    """Whether the request carries an Idempotency-Key: its answer is then stored in the work's own
+    transaction, so the work must leave that transaction to `run_idempotent` to commit. Work for
+    a request without a key may commit as soon as its writes are done."""
+    return request.headers.get(IDEMPOTENCY_HEADER) is not None
+
+
 def body_fingerprint(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
@@ -38,7 +45,9 @@ async def run_idempotent(
     *,
     body: bytes | None = None,
 ) -> JSONResponse:
-    """Runs `work` (which must not commit) once per key; commits the work and its answer together."""
+    """Runs `work` once per key; commits the work and its answer together. Work for a request
+    without a key (`answer_is_kept` false) may have committed already: the commit here then ends
+    an empty transaction."""
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is None:
         status, payload = await work()

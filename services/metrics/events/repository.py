@@ -177,8 +177,21 @@ async def ensure_partitions(engine: AsyncEngine, days: Iterable[date]) -> None:
 _PROBE = text("select count(*) from metrics.event_ids where event_id = any(:ids)")
 
 
-async def insert_events(session: AsyncSession, batch: ParsedBatch) -> tuple[set[str], dict[str, bytes]]:
-    """Stores the events not seen before; returns (claimed event_ids, stored hashes of the others)."""
+# Commits the batch in the message that stores it, then opens a new (empty) transaction for the
+# session to end as usual. Concurrent batches of one month wait for each other on the monthly
+# rollup rows and the data version from the moment they write them until they commit; ended by
+# a later message, that wait would also last as long as the service is busy with other pushes
+# before it reads this one's result (most of the time the ingest spent waiting, measured).
+_COMMIT_AT_ONCE = "commit; begin"
+
+
+async def insert_events(
+    session: AsyncSession, batch: ParsedBatch, *, commit: bool = False
+) -> tuple[set[str], dict[str, bytes]]:
+    """Stores the events not seen before; returns (claimed event_ids, stored hashes of the others).
+
+    `commit`: a batch of new ids is committed by the statement that stores it (the session is
+    then in a new, empty transaction); otherwise the session's transaction is left open."""
     if not len(batch):
         return set(), {}
     # Also opens the session's transaction, which the raw statements below run in.
@@ -221,15 +234,16 @@ async def insert_events(session: AsyncSession, batch: ParsedBatch) -> tuple[set[
     # writes of the daily rollups stand aside while it runs.
     # (Marked before the savepoint, so that undoing the first attempt keeps the mark.)
     await raw.execute(f"{_MARK_MONTHLY_WRITTEN}; savepoint ingest_new")
+    # On an error the statements after the failing one are not run: nothing is committed.
+    finish = _COMMIT_AT_ONCE if commit else f"release savepoint ingest_new; {_UNMARK_MONTHLY_WRITTEN}"
     try:
-        await raw.execute(_INGEST_NEW)
+        await raw.execute(f"{_INGEST_NEW};\n{finish}")
     except asyncpg.UniqueViolationError:
         await raw.execute("rollback to savepoint ingest_new")
         records = await raw.fetch(_INGEST)
         await raw.execute(_UNMARK_MONTHLY_WRITTEN)
         claimed = {record[0] for record in records}
     else:
-        await raw.execute(f"release savepoint ingest_new; {_UNMARK_MONTHLY_WRITTEN}")
         claimed = set(batch.event_ids) if len(rows) == len(batch) else {batch.event_ids[i] for i in rows}
         return claimed, stored  # every staged row was claimed
     others = [batch.event_ids[i] for i in rows if batch.event_ids[i] not in claimed]

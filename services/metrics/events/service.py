@@ -30,7 +30,7 @@ from services.metrics.events.parsing import (
 )
 from shared.auth import Permission, Principal
 from shared.errors import Problem
-from shared.idempotency import run_idempotent
+from shared.idempotency import answer_is_kept, run_idempotent
 from shared.settings import Settings
 
 log = structlog.get_logger("pacer.metrics.events")
@@ -123,8 +123,8 @@ def _screen_nul(items: list[Any]) -> dict[int, Rejection]:
     return out
 
 
-async def _store(session: AsyncSession, parsed: ParsedBatch) -> dict[str, Any]:
-    claimed, stored = await repository.insert_events(session, parsed)
+async def _store(session: AsyncSession, parsed: ParsedBatch, *, commit: bool) -> dict[str, Any]:
+    claimed, stored = await repository.insert_events(session, parsed, commit=commit)
     accepted, duplicates, rejected = outcome(parsed, claimed, stored)
     return {"accepted": accepted, "duplicates": duplicates, "rejected": [r.as_dict() for r in rejected]}
 
@@ -161,7 +161,9 @@ async def push_events(
     await repository.ensure_partitions(engine, set(parsed.business_days))
 
     async def work() -> tuple[int, Any]:
-        answer = await _store(session, parsed)
+        # Without an Idempotency-Key nothing else joins the batch's transaction: it may commit
+        # in the statement that stores it.
+        answer = await _store(session, parsed, commit=not answer_is_kept(request))
         log.info(
             "events_pushed",
             items=len(items),
