@@ -4,13 +4,14 @@ hashes stored by every earlier version: its value for a given event may never ch
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.metrics.events.parsing import content_hash
+from services.metrics.events.parsing import content_hash, plain_decimal_text
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -45,3 +46,20 @@ def test_the_hash_is_md5_of_the_canonical_text_whatever_the_spelling(
     expected = hashlib.md5(canonical.encode(), usedforsecurity=False).digest()
     assert content_hash(metric, value, at, *dims) == expected
     assert content_hash(metric, value * 1, at.astimezone(UTC), *dims) == expected
+
+
+PLAIN_DECIMAL = r"-?[0-9]{1,20}(\.[0-9]{1,20})?"
+
+
+@given(st.from_regex(PLAIN_DECIMAL, fullmatch=True))
+def test_a_value_spelled_as_plain_digits_gets_its_canonical_text_without_a_decimal(raw: str) -> None:
+    value = Decimal(raw)
+    assert plain_decimal_text(raw) == ("0" if value == 0 else format(value.normalize(), "f"))
+
+
+@given(st.one_of(st.text(max_size=45), st.from_regex(r"[-+ .0-9eE\u0660-\u0669]{0,45}", fullmatch=True)))
+def test_any_other_spelling_of_a_value_is_left_to_the_decimal_parser(raw: str) -> None:
+    if re.fullmatch(PLAIN_DECIMAL, raw, flags=re.ASCII) is None:
+        assert plain_decimal_text(raw) is None
+    else:
+        assert plain_decimal_text(raw) is not None

@@ -94,7 +94,11 @@ items = st.builds(lambda item, odd: {**item, **dict(odd)}, usual_items, st.lists
 
 
 def _columns(batch: ParsedBatch) -> dict[str, Any]:
-    return {name: getattr(batch, name) for name in ParsedBatch.__dataclass_fields__}
+    """The batch, with each staged value as the number PostgreSQL stores from it: the short path
+    stages the text as given ("0012.500"), the general one Decimal's spelling ("12.500")."""
+    columns = {name: getattr(batch, name) for name in ParsedBatch.__dataclass_fields__}
+    columns["rows"] = [(*row[:3], Decimal(row[3]).as_tuple(), *row[4:]) for row in batch.rows]
+    return columns
 
 
 def _general(body: bytes) -> ParsedBatch:

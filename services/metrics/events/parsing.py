@@ -11,7 +11,6 @@ import csv
 import functools
 import hashlib
 import io
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -63,27 +62,32 @@ class Rejection:
         return {"index": self.index, "event_id": self.event_id, "code": self.code, "detail": self.detail}
 
 
+# A valid item as staged for storing, in the staging table's column order: (event_id, content
+# hash, metric, value as text, occurred_at, business day, category, channel, region, source).
+Row = tuple[str, bytes, str, str, datetime, date, str, str, str, "str | None"]
+
+
 @dataclass
 class ParsedBatch:
-    """The valid events as columns (what the set-based insert takes), and the rejections."""
+    """The valid events as rows (what the set-based insert takes), and the rejections."""
 
     indexes: list[int] = field(default_factory=list)
     event_ids: list[str] = field(default_factory=list)
-    hashes: list[bytes] = field(default_factory=list)
-    metrics: list[str] = field(default_factory=list)
-    values: list[str] = field(default_factory=list)
-    occurred_at: list[datetime] = field(default_factory=list)
-    business_days: list[date] = field(default_factory=list)
-    categories: list[str] = field(default_factory=list)
-    channels: list[str] = field(default_factory=list)
-    regions: list[str] = field(default_factory=list)
-    sources: list[str | None] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     # Later items of the batch reusing an event_id: (index, event_id, content hash).
     repeats: list[tuple[int, str, bytes]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.event_ids)
+
+    @property
+    def hashes(self) -> list[bytes]:
+        return [row[1] for row in self.rows]
+
+    @property
+    def business_days(self) -> list[date]:
+        return [row[5] for row in self.rows]
 
 
 class InexactNumbers(Exception):
@@ -125,9 +129,37 @@ def content_hash(
 
     The instant counts, not its spelling: 2025-06-18T17:00Z and 2025-06-19T01:00+08:00 are equal.
     """
+    return _digest(metric, _text(value), occurred_at, category, channel, region)
+
+
+def _digest(
+    metric: str, value_text: str, occurred_at: datetime, category: str, channel: str, region: str
+) -> bytes:
+    """`content_hash` of a value already in its canonical spelling (`_text`)."""
     instant = (occurred_at - _EPOCH) // _MICROSECOND
-    canonical = "\x1f".join((metric, _text(value), str(instant), category, channel, region))
-    return _md5(canonical.encode()).digest()
+    return _md5(
+        f"{metric}\x1f{value_text}\x1f{instant}\x1f{category}\x1f{channel}\x1f{region}".encode()
+    ).digest()
+
+
+def plain_decimal_text(raw: str) -> str | None:
+    """`_text(Decimal(raw))` for a value spelled as plain ASCII digits (an optional minus, at most 20
+    digits before and after an optional point), worked out on the text; None for any other spelling.
+    Such a value is finite and within the supported range and precision."""
+    negative = raw[:1] == "-"
+    digits = raw[1:] if negative else raw
+    whole, point, fraction = digits.partition(".")
+    if not (
+        digits.isascii()
+        and whole.isdigit()
+        and len(whole) <= 20
+        and (not point or (fraction.isdigit() and len(fraction) <= 20))
+    ):
+        return None
+    whole = whole.lstrip("0") or "0"
+    fraction = fraction.rstrip("0")
+    text = f"{whole}.{fraction}" if fraction else whole
+    return "-" + text if negative and text != "0" else text
 
 
 def parse_value(raw: Any) -> Decimal:
@@ -207,10 +239,6 @@ def _dimension_values(raw: Any, rules: MetricRules, metric: str) -> tuple[str, s
     return values[0], values[1], values[2]
 
 
-# A value spelled as plain digits: Decimal(raw) is then finite, within the exponent range and
-# short enough, so the checks of `parse_value` hold without running them. Anything else (JSON
-# numbers, exponents, blanks, non-ASCII digits) goes through `parse_value`.
-_PLAIN_DECIMAL = re.compile(r"-?[0-9]{1,20}(?:\.[0-9]{1,20})?").fullmatch
 _DIMENSION_SET = frozenset(DIMENSIONS)
 
 
@@ -220,13 +248,23 @@ def _fast_dimensions(raw: Any, rules: MetricRules) -> tuple[str, str, str] | Non
         return "", "", ""
     if type(raw) is PlainDims:
         # Absent, null and "" mean the same (no value), as `_dimension_values` reads them.
-        category, channel, region = raw.category, raw.channel, raw.region
-        for name, value in (("category", category), ("channel", channel), ("region", region)):
-            if value and (
-                len(value) > MAX_DIMENSION_LENGTH or value.isspace() or name not in rules.dimensions
-            ):
-                return None
-        return category or "", channel or "", region or ""
+        category, channel, region = raw.category or "", raw.channel or "", raw.region or ""
+        allowed = rules.dimensions
+        if (
+            (
+                category
+                and (len(category) > MAX_DIMENSION_LENGTH or category.isspace() or "category" not in allowed)
+            )
+            or (
+                channel
+                and (len(channel) > MAX_DIMENSION_LENGTH or channel.isspace() or "channel" not in allowed)
+            )
+            or (
+                region and (len(region) > MAX_DIMENSION_LENGTH or region.isspace() or "region" not in allowed)
+            )
+        ):
+            return None
+        return category, channel, region
     if type(raw) is not dict or not raw.keys() <= rules.dimensions:
         return None
     for value in raw.values():
@@ -346,42 +384,47 @@ def _plain_checked(
     source: Any,
     catalogue: Mapping[str, MetricRules],
     business_zone: tzinfo,
-) -> tuple[str, Decimal, str, datetime, date, str, str, str, Any] | None:
+) -> Row | None:
     """What `_checked` answers for an item spelled the plain way (string id, catalogue metric,
-    digit value, ISO timestamp with an offset, known dims), checked in far fewer steps; None
-    for any other item, which `_checked` then judges."""
+    digit value, ISO timestamp with an offset, known dims), checked in far fewer steps, with the
+    value as given, as a staged row; None for any other item, which `_checked` then judges."""
     rules = catalogue.get(metric) if type(metric) is str else None
-    if not (
-        type(event_id) is str
-        and event_id
-        and len(event_id) <= MAX_EVENT_ID_LENGTH
-        and not event_id.isspace()
-        and rules is not None
-        and not rules.derived
-        and type(raw_value) is str
-        and _PLAIN_DECIMAL(raw_value)
-        and type(raw_time) is str
-        and (source is None or (type(source) is str and len(source) <= MAX_SOURCE_LENGTH))
+    if (
+        rules is None
+        or rules.derived
+        or type(event_id) is not str
+        or not event_id
+        or len(event_id) > MAX_EVENT_ID_LENGTH
+        or event_id.isspace()
+        or type(raw_value) is not str
+        or type(raw_time) is not str
+        or (source is not None and (type(source) is not str or len(source) > MAX_SOURCE_LENGTH))
     ):
         return None
-    value = Decimal(raw_value)
-    if (rules.value_min is not None and value < rules.value_min) or (
-        rules.value_max is not None and value > rules.value_max
-    ):
+    value_text = plain_decimal_text(raw_value)
+    if value_text is None:
         return None
+    if rules.value_min is not None or rules.value_max is not None:
+        value = Decimal(raw_value)
+        if (rules.value_min is not None and value < rules.value_min) or (
+            rules.value_max is not None and value > rules.value_max
+        ):
+            return None
     try:
         occurred_at = _from_iso(raw_time)
     except ValueError:
         return None
-    if occurred_at.utcoffset() is None:
+    if occurred_at.tzinfo is None:  # otherwise a fixed offset: fromisoformat makes no other zone
         return None
     dims = _fast_dimensions(raw_dims, rules)
     if dims is None:
         return None
+    category, channel, region = dims
     day = occurred_at.astimezone(business_zone).date()
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
         return None
-    return (event_id, value, metric, occurred_at, day, *dims, source)
+    digest = _digest(metric, value_text, occurred_at, category, channel, region)
+    return event_id, digest, metric, raw_value, occurred_at, day, category, channel, region, source or None
 
 
 def validate_items(
@@ -419,33 +462,30 @@ def validate_items(
             if not exact_numbers and _holds_float(item):
                 raise InexactNumbers
             try:
-                checked = _checked(item, catalogue, tz)
+                event_id, value, metric, occurred_at, day, category, channel, region, source = _checked(
+                    item, catalogue, tz
+                )
             except _Reject as problem:
-                event_id = item.get("event_id") if type(item) is dict else None
+                given_id = item.get("event_id") if type(item) is dict else None
                 batch.rejected.append(
                     Rejection(
-                        index, event_id if type(event_id) is str else None, problem.code, problem.detail
+                        index, given_id if type(given_id) is str else None, problem.code, problem.detail
                     )
                 )
                 continue
-        event_id, value, metric, occurred_at, day, category, channel, region, source = checked
-        digest = content_hash(metric, value, occurred_at, category, channel, region)
+            checked = (
+                event_id, content_hash(metric, value, occurred_at, category, channel, region), metric,
+                str(value), occurred_at, day, category, channel, region, source or None,
+            )  # fmt: skip
+        event_id = checked[0]
         if event_id in seen:
             # Judged after storing, against the content that event_id ends up with.
-            batch.repeats.append((index, event_id, digest))
+            batch.repeats.append((index, event_id, checked[1]))
             continue
         seen.add(event_id)
         batch.indexes.append(index)
         batch.event_ids.append(event_id)
-        batch.hashes.append(digest)
-        batch.metrics.append(metric)
-        batch.values.append(str(value))
-        batch.occurred_at.append(occurred_at)
-        batch.business_days.append(day)
-        batch.categories.append(category)
-        batch.channels.append(channel)
-        batch.regions.append(region)
-        batch.sources.append(source or None)
+        batch.rows.append(checked)
     return batch
 
 

@@ -214,21 +214,7 @@ async def insert_events(
         _staged.add(raw)
     # COPY into the staging table, then one statement does dedup, insert and rollups.
     # Values travel as text: exact, and cheaper to encode than binary numeric.
-    columns = (
-        batch.event_ids,
-        batch.hashes,
-        batch.metrics,
-        batch.values,
-        batch.occurred_at,
-        batch.business_days,
-        batch.categories,
-        batch.channels,
-        batch.regions,
-        batch.sources,
-    )
-    records = (
-        zip(*columns, strict=True) if len(rows) == len(batch) else ([c[i] for c in columns] for i in rows)
-    )
+    records = batch.rows if len(rows) == len(batch) else [batch.rows[i] for i in rows]
     await raw.copy_records_to_table("ingest_staging", columns=_STAGING_COLUMNS, records=records)
     # The statement writes the monthly rollups itself: the triggers that follow hand-made
     # writes of the daily rollups stand aside while it runs.
