@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from services.metrics.events.parsing import content_hash, plain_decimal_text
@@ -52,6 +52,8 @@ PLAIN_DECIMAL = r"-?[0-9]{1,20}(\.[0-9]{1,20})?"
 
 
 @given(st.from_regex(PLAIN_DECIMAL, fullmatch=True))
+@example("100000000000000.00000000000001")  # 29 digits: the formula rounds them to 28
+@example("-0.000")
 def test_a_value_spelled_as_plain_digits_gets_its_canonical_text_without_a_decimal(raw: str) -> None:
     value = Decimal(raw)
     assert plain_decimal_text(raw) == ("0" if value == 0 else format(value.normalize(), "f"))

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import Api
 from tests.metrics.conftest import event, push, query
@@ -418,3 +422,29 @@ def test_rounds_of_racing_batches_over_shared_ids_and_days_all_succeed(
         assert sum(a["accepted"] for a in answers) == 1000
         assert sum(a["duplicates"] for a in answers) == sum(len(b) for b in batches) - 1000
     assert gmv_of(reader, category) == "3000"
+
+
+SHANGHAI_OFFSET = timedelta(hours=8)
+FIRST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC) - SHANGHAI_OFFSET  # business day 1970-01-01
+LAST_INSTANT = datetime(2200, 1, 1, tzinfo=UTC) - SHANGHAI_OFFSET - timedelta(microseconds=1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    at=st.datetimes(
+        min_value=FIRST_INSTANT.replace(tzinfo=None), max_value=LAST_INSTANT.replace(tzinfo=None)
+    ).map(lambda naive: naive.replace(tzinfo=UTC)),
+    offset_minutes=st.integers(-14 * 60, 14 * 60),
+)
+def test_an_event_time_is_kept_to_the_microsecond_across_the_supported_years(
+    ingest: httpx.Client, reader: httpx.Client, at: datetime, offset_minutes: int
+) -> None:
+    category = f"instant-{uuid.uuid4().hex}"
+    spelled = at.astimezone(timezone(timedelta(minutes=offset_minutes))).isoformat()
+    answer = push(ingest, [event(f"{category}-1", "gmv", "1", spelled, category=category)])
+    assert answer["accepted"] == 1
+    day = (at + SHANGHAI_OFFSET).date().isoformat()
+    [result] = query(
+        reader, {"id": "q", "metric": "gmv", "start": day, "end": day, "filters": {"category": category}}
+    )
+    assert datetime.fromisoformat(result["last_event_at"]) == at

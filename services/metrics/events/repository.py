@@ -29,10 +29,13 @@ _CLAIM = """
     insert into metrics.event_ids (event_id, content_hash)
     select event_id, content_hash from ingest_staging order by event_id
 """
+# The instant arrives as microseconds since 1970 (cheaper to send than a timestamp); the product
+# is exact, as every supported instant is far below 2^53 microseconds from 1970.
 _STORE = """
     insert into metrics.events
         (event_id, metric, value, occurred_at, business_day, category, channel, region, source)
-    select i.event_id, i.metric, i.value::numeric, i.occurred_at, i.business_day,
+    select i.event_id, i.metric, i.value::numeric,
+           timestamptz 'epoch' + i.occurred_us * interval '1 microsecond', i.business_day,
            i.category, i.channel, i.region, i.source
     from ingest_staging i
 """
@@ -122,12 +125,12 @@ _UNMARK_MONTHLY_WRITTEN = "select set_config('pacer.monthly_rollups_written', ''
 # Per connection, emptied at every commit: COPY needs a table to land in.
 _STAGING = """
 create temporary table if not exists ingest_staging (
-    event_id text, content_hash bytea, metric text, value text, occurred_at timestamptz,
+    event_id text, content_hash bytea, metric text, value text, occurred_us bigint,
     business_day date, category text, channel text, region text, source text
 ) on commit delete rows
 """
 _STAGING_COLUMNS = (
-    "event_id", "content_hash", "metric", "value", "occurred_at",
+    "event_id", "content_hash", "metric", "value", "occurred_us",
     "business_day", "category", "channel", "region", "source",
 )  # fmt: skip
 
