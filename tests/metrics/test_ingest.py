@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import Api
 from tests.metrics.conftest import event, push, query
+from tests.proof.support import fetch
 
 
 def gmv_of(client: httpx.Client, category: str, start: str = "2025-01-01", end: str = "2025-12-31") -> str:
@@ -448,3 +449,63 @@ def test_an_event_time_is_kept_to_the_microsecond_across_the_supported_years(
         reader, {"id": "q", "metric": "gmv", "start": day, "end": day, "filters": {"category": category}}
     )
     assert datetime.fromisoformat(result["last_event_at"]) == at
+
+
+def test_the_first_push_of_a_day_adds_to_rollup_rows_someone_wrote_by_hand(
+    ingest: httpx.Client, reader: httpx.Client, database_url: str, unique: str
+) -> None:
+    # The first push of a day writes its rollup rows as new ones. A row already there (written
+    # by hand, without the day's totals) makes that attempt fail; the push then adds to it.
+    category, channel, region = f"hand-{unique}", "app", "east"
+    fetch(
+        database_url,
+        "insert into metrics.daily_rollups (metric, business_day, category, channel, region, total,"
+        " event_count, last_event_at) values ('gmv', '2031-02-03', $1, $2, $3, 5, 1, '2031-02-03T01:00Z')",
+        category,
+        channel,
+        region,
+    )
+    answer = push(
+        ingest,
+        [
+            event(
+                f"{unique}-1",
+                "gmv",
+                "7",
+                "2031-02-03T10:00:00+08:00",
+                category=category,
+                channel=channel,
+                region=region,
+            ),
+            event(
+                f"{unique}-2",
+                "gmv",
+                "1",
+                "2031-02-03T11:00:00+08:00",
+                category=category,
+                channel="web",
+                region=region,
+            ),
+        ],
+    )
+    assert answer == {"accepted": 2, "duplicates": 0, "rejected": []}
+    day = {"start": "2031-02-03", "end": "2031-02-03"}
+    three_dims, other_channel, one_dim = query(
+        reader,
+        {
+            "id": "a",
+            "metric": "gmv",
+            **day,
+            "filters": {"category": category, "channel": channel, "region": region},
+        },
+        {
+            "id": "b",
+            "metric": "gmv",
+            **day,
+            "filters": {"category": category, "channel": "web", "region": region},
+        },
+        {"id": "c", "metric": "gmv", **day, "filters": {"category": category}},
+    )
+    assert (three_dims["value"], other_channel["value"]) == ("12", "1")
+    # The rollups by one dimension never had the hand-written row: they hold the pushed events.
+    assert one_dim["value"] == "8"
