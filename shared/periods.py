@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from calendar import monthrange
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -152,3 +152,33 @@ def business_day(ts: datetime, tz: str) -> date:
     if ts.tzinfo is None or ts.utcoffset() is None:
         raise Problem(422, "timestamp_without_zone", f"{ts.isoformat()} carries no time zone.")
     return ts.astimezone(zone(tz)).date()
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_HOUR = 3_600_000_000  # microseconds
+
+
+class BusinessDays:
+    """`business_day` of many instants (microseconds since 1970-01-01 UTC) in one zone, remembered
+    per UTC hour: a batch of events spends most of its time in a few days' worth of hours.
+
+    An hour whose first and last microsecond fall on the same business day at the same UTC offset
+    lies wholly in that day, given that a zone's offset never changes twice within one hour (no
+    zone has two transitions that close). Any other hour is worked out instant by instant.
+    """
+
+    def __init__(self, business_zone: tzinfo) -> None:
+        self._zone = business_zone
+        self._days: dict[int, date] = {}
+
+    def of(self, instant: int) -> date:
+        hour = instant // _HOUR
+        day = self._days.get(hour)
+        if day is not None:
+            return day
+        first = (_EPOCH + timedelta(microseconds=hour * _HOUR)).astimezone(self._zone)
+        last = (_EPOCH + timedelta(microseconds=hour * _HOUR + _HOUR - 1)).astimezone(self._zone)
+        if first.date() == last.date() and first.utcoffset() == last.utcoffset():
+            self._days[hour] = first.date()
+            return first.date()
+        return (_EPOCH + timedelta(microseconds=instant)).astimezone(self._zone).date()

@@ -13,13 +13,13 @@ import hashlib
 import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
 
-from shared.periods import business_day, zone
+from shared.periods import BusinessDays, business_day, zone
 
 try:
     # CPython's own MD5: the same digest as hashlib's, without an OpenSSL context per call
@@ -394,7 +394,7 @@ def _plain_checked(
     raw_dims: Any,
     source: Any,
     catalogue: Mapping[str, MetricRules],
-    business_zone: tzinfo,
+    business_days: BusinessDays,
 ) -> Row | None:
     """What `_checked` answers for an item spelled the plain way (string id, catalogue metric,
     digit value, ISO timestamp with an offset, known dims), checked in far fewer steps, with the
@@ -431,10 +431,10 @@ def _plain_checked(
     if dims is None:
         return None
     category, channel, region = dims
-    day = occurred_at.astimezone(business_zone).date()
+    instant = (occurred_at - _EPOCH) // _MICROSECOND
+    day = business_days.of(instant)
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
         return None
-    instant = (occurred_at - _EPOCH) // _MICROSECOND
     digest = _digest(metric, value_text, instant, category, channel, region)
     return event_id, digest, metric, raw_value, instant, day, category, channel, region, source or None
 
@@ -453,20 +453,20 @@ def validate_items(
     """
     batch = ParsedBatch()
     seen: set[str] = set()
-    business_zone = zone(tz)
+    business_days = BusinessDays(zone(tz))
     for index, item in enumerate(items):
         kind = type(item)
         if kind is PlainEvent:
             checked = _plain_checked(
                 item.event_id, item.metric, item.value, item.occurred_at, item.dims, item.source,
-                catalogue, business_zone,
+                catalogue, business_days,
             )  # fmt: skip
             if checked is None:
                 item = item.as_item()
         elif kind is dict:
             checked = _plain_checked(
                 item.get("event_id"), item.get("metric"), item.get("value"), item.get("occurred_at"),
-                item.get("dims"), item.get("source"), catalogue, business_zone,
+                item.get("dims"), item.get("source"), catalogue, business_days,
             )  # fmt: skip
         else:
             checked = None
