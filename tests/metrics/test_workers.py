@@ -135,3 +135,39 @@ def test_every_scrape_reports_the_requests_of_all_workers(workers: Stack, api: A
     by_worker = _recorded_by_each_worker(folder, "/v1/metrics")
     assert len(by_worker) == WORKERS and all(by_worker.values())
     assert scrapes == {before + sent} == {sum(by_worker.values())}
+
+
+def test_whichever_worker_takes_a_push_it_judges_it_by_the_definition_as_last_edited(
+    workers: Stack, api: Api, ingest_key: str, unique: str
+) -> None:
+    key = f"bounded_{unique}"
+    with _fresh(workers, api.token("planner")) as planner, _fresh(workers, ingest_key) as ingest:
+        created = planner.post(
+            "/v1/metrics", json={"key": key, "name": "Bounded", "unit": "count", "value_max": "10"}
+        )
+        assert created.status_code == 201, created.text
+
+        def codes(value: str, round_: int) -> set[str | None]:
+            """What each of several pushes of `value` answers, over new connections: every worker."""
+            answers = set()
+            for i in range(8):
+                pushed = ingest.post(
+                    "/v1/events",
+                    json={"events": [event(f"{key}-{round_}-{i}", key, value, "2025-03-10T08:00:00Z")]},
+                )
+                assert pushed.status_code == 200, pushed.text
+                rejected = pushed.json()["rejected"]
+                answers.add(rejected[0]["code"] if rejected else None)
+            return answers
+
+        # Every worker reads (and keeps) the catalogue ...
+        assert codes("5", 0) == {None}
+        edited = planner.patch(
+            f"/v1/metrics/{key}",
+            json={"value_max": "3"},
+            headers={"If-Match": f'"{created.json()["version"]}"'},
+        )
+        assert edited.status_code == 200, edited.text
+        # ... and none goes on judging by the catalogue it kept.
+        assert codes("5", 1) == {"invalid_value"}
+        assert codes("3", 2) == {None}

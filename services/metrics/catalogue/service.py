@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import RowMapping
+from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.metrics.catalogue import repository
@@ -75,6 +75,43 @@ class Catalogue:
 
 async def load_catalogue(session: AsyncSession) -> Catalogue:
     return Catalogue.from_rows(await repository.all_definitions(session))
+
+
+# Moves whenever a definition is created, edited or deleted (migration 0007).
+_CHANGED_AT = text("select everything_changed_at from metrics.data_version")
+
+
+class KeptCatalogue:
+    """The catalogue kept in memory, read again only once a definition may have changed:
+    `metrics.data_version.everything_changed_at` says when one last did."""
+
+    def __init__(self) -> None:
+        self._kept: tuple[int, Catalogue] | None = None
+
+    async def current(self, session: AsyncSession) -> Catalogue:
+        return await self.as_of(session, (await session.execute(_CHANGED_AT)).scalar_one())
+
+    async def as_of(self, session: AsyncSession, changed_at: int) -> Catalogue:
+        """The catalogue, never older than the change at `changed_at` (read before calling)."""
+        kept = self._kept
+        if kept is not None and kept[0] == changed_at:
+            return kept[1]
+        catalogue = await load_catalogue(session)
+        # Read after `changed_at`: perhaps newer than it, never older. Concurrent reads keep the newest.
+        if self._kept is None or self._kept[0] < changed_at:
+            self._kept = (changed_at, catalogue)
+        return catalogue
+
+
+_kept_catalogue: KeptCatalogue | None = None
+
+
+def kept_catalogue() -> KeptCatalogue:
+    """The process's kept catalogue (each worker process keeps its own)."""
+    global _kept_catalogue
+    if _kept_catalogue is None:
+        _kept_catalogue = KeptCatalogue()
+    return _kept_catalogue
 
 
 async def list_metrics(

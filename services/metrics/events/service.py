@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.metrics.catalogue.models import SCHEMA
 from services.metrics.catalogue.schemas import Kind
-from services.metrics.catalogue.service import load_catalogue
+from services.metrics.catalogue.service import kept_catalogue
 from services.metrics.events import repository
 from services.metrics.events.parsing import (
     CsvError,
@@ -139,7 +139,7 @@ async def push_events(
     holds_nul = _holds_nul_text(body)
     # The usual push decodes straight into typed items; one holding NUL is screened item by item.
     items = _items_from_body(body, content_type, settings.max_events_per_batch, typed=not holds_nul)
-    catalogue = await load_catalogue(session)
+    catalogue = await kept_catalogue().current(session)
     rules = {
         key: MetricRules(
             derived=d.kind == Kind.DERIVED,

@@ -31,7 +31,7 @@ from prometheus_client import Counter
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.metrics.catalogue.service import Catalogue, load_catalogue
+from services.metrics.catalogue.service import Catalogue, kept_catalogue
 from shared.periods import next_month
 from shared.settings import get_settings
 
@@ -98,7 +98,6 @@ class AnswerCache:
         self._version: int | None = None
         self._everything_changed_at = 0
         self._changed: dict[Month, int] = {}
-        self._catalogue: tuple[int, Catalogue] | None = None
 
     @property
     def enabled(self) -> bool:
@@ -123,13 +122,7 @@ class AnswerCache:
     async def catalogue(self, session: AsyncSession) -> Catalogue:
         """The catalogue, read again only when a definition may have changed since it was read
         (after `version`: never older than the version that call read)."""
-        at = self._everything_changed_at
-        if self._catalogue is not None and self._catalogue[0] == at:
-            return self._catalogue[1]
-        catalogue = await load_catalogue(session)
-        if at == self._everything_changed_at:
-            self._catalogue = (at, catalogue)
-        return catalogue
+        return await kept_catalogue().as_of(session, self._everything_changed_at)
 
     # Whole batches.
 
