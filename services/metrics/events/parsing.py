@@ -512,7 +512,14 @@ def outcome(
     final: dict[str, bytes] = {}
     rejected = list(batch.rejected)
     duplicates = 0
-    for index, event_id, digest in zip(batch.indexes, batch.event_ids, batch.hashes, strict=True):
+    if len(claimed) == len(batch):
+        # Every id was new (the usual first push): only the later items reusing one are judged.
+        if batch.repeats:
+            final = dict(zip(batch.event_ids, batch.hashes, strict=True))
+        pairs: Iterable[tuple[int, str, bytes]] = ()
+    else:
+        pairs = zip(batch.indexes, batch.event_ids, batch.hashes, strict=True)
+    for index, event_id, digest in pairs:
         if event_id in claimed:
             final[event_id] = digest
             continue

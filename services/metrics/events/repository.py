@@ -148,8 +148,9 @@ select event_id from claimed
 # through `_INGEST`. The claim is a statement of its own, run first: as a CTE that nothing reads,
 # PostgreSQL may run it after the rollups, and a batch holding rollup rows while it waits for
 # another's ids deadlocks with it.
-_INGEST_NEW = f"""{_CLAIM};
-with inserted as ({_STORE}{_STAGED_EVENTS}), {_grouped(f"({_STAGED_EVENTS}) as staged")}, first_push as (
+_INGEST_NEW_ROLL_UP = f"""with inserted as ({_STORE}{_STAGED_EVENTS}), {
+    _grouped(f"({_STAGED_EVENTS}) as staged")
+}, first_push as (
     select not exists (
         select from (select distinct metric, business_day from grouped) g
         join metrics.daily_totals t using (metric, business_day)
@@ -179,7 +180,8 @@ _STAGING_COLUMNS = (
 _EXISTING = "select event_id, content_hash from metrics.event_ids where event_id = any($1::text[])"
 
 _known_partitions: set[date] = set()
-_staged: weakref.WeakSet[Any] = weakref.WeakSet()  # connections that have their staging table
+# Connections that have their staging table and prepared statements.
+_prepared: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def _month_start(day: date) -> date:
@@ -254,21 +256,27 @@ async def insert_events(
         rows = (
             range(len(batch)) if not stored else [i for i, e in enumerate(batch.event_ids) if e not in stored]
         )
-    if raw not in _staged:
-        await raw.execute(_STAGING)
-        _staged.add(raw)
+    if raw not in _prepared:
+        # Parsed and planned once per connection (PostgreSQL plans them again when a table they
+        # use changes, a new partition say).
+        await raw.execute(
+            f"{_STAGING};\nprepare ingest_claim as {_CLAIM};\nprepare ingest_new as {_INGEST_NEW_ROLL_UP}"
+        )
+        _prepared.add(raw)
     # COPY into the staging table, then one statement does dedup, insert and rollups.
     # Values travel as text: exact, and cheaper to encode than binary numeric.
     records = batch.rows if len(rows) == len(batch) else [batch.rows[i] for i in rows]
     await raw.copy_records_to_table("ingest_staging", columns=_STAGING_COLUMNS, records=records)
     # The statement writes the monthly rollups itself: the triggers that follow hand-made
-    # writes of the daily rollups stand aside while it runs.
-    # (Marked before the savepoint, so that undoing the first attempt keeps the mark.)
-    await raw.execute(f"{_MARK_MONTHLY_WRITTEN}; savepoint ingest_new")
-    # On an error the statements after the failing one are not run: nothing is committed.
+    # writes of the daily rollups stand aside while it runs. (Marked before the savepoint, so
+    # that undoing the first attempt keeps the mark.) On an error the statements after the
+    # failing one are not run: nothing is committed.
     finish = _COMMIT_AT_ONCE if commit else f"release savepoint ingest_new; {_UNMARK_MONTHLY_WRITTEN}"
     try:
-        await raw.execute(f"{_INGEST_NEW};\n{finish}")
+        await raw.execute(
+            f"{_MARK_MONTHLY_WRITTEN}; savepoint ingest_new; "
+            f"execute ingest_claim; execute ingest_new; {finish}"
+        )
     except asyncpg.UniqueViolationError:
         await raw.execute("rollback to savepoint ingest_new")
         records = await raw.fetch(_INGEST)
