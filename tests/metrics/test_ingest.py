@@ -288,6 +288,27 @@ def test_a_mixed_batch_stores_the_good_items_and_rejects_each_bad_one_with_its_c
     assert gmv_of(reader, category) == "12"
 
 
+def test_an_instant_at_the_edge_of_the_calendar_is_rejected_as_outside_the_years_kept(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    # In the business zone (+08:00) these instants would fall in year 10000 or year 0: outside
+    # what a date can hold, and far outside the years Pacer keeps (1970-2199).
+    category = f"edge-{unique}"
+    edges = ["9999-12-31T23:45:00+05:30", "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00"]
+    items: list[Any] = [
+        event(f"{unique}-{i}", "gmv", "1", at, category=category) for i, at in enumerate(edges)
+    ]
+    items.append({**event(f"{unique}-exact", "gmv", "1", edges[0], category=category), "value": 1.5})
+    items.append(event(f"{unique}-last", "gmv", "3", "2199-12-31T15:59:59Z", category=category))
+    answer = push(ingest, items)
+    assert answer["accepted"] == 1
+    assert [(r["index"], r["code"]) for r in answer["rejected"]] == [
+        (i, "invalid_timestamp") for i in range(4)
+    ]
+    assert "between 1970 and 2199" in answer["rejected"][0]["detail"]
+    assert gmv_of(reader, category, "2199-01-01", "2199-12-31") == "3"
+
+
 def test_a_batch_over_the_limit_is_refused_whole_with_413(
     ingest: httpx.Client, reader: httpx.Client, unique: str
 ) -> None:

@@ -115,6 +115,10 @@ class _Reject(Exception):
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+# Instants more than a day outside the accepted years are refused before they are converted to
+# the business zone: near year 1 or 9999 that conversion would leave the calendar.
+_EARLIEST_INSTANT = (datetime(FIRST_YEAR - 1, 12, 31, tzinfo=UTC) - _EPOCH) // _MICROSECOND
+_LATEST_INSTANT = (datetime(LAST_YEAR + 1, 1, 2, tzinfo=UTC) - _EPOCH) // _MICROSECOND
 
 
 # The precision of the default decimal context, which `_text` normalizes in.
@@ -373,9 +377,11 @@ def _checked(
     if rules.value_max is not None and value > rules.value_max:
         raise _Reject("invalid_value", f"{metric} cannot be above {rules.value_max}.")
     occurred_at = parse_timestamp(raw_time)
+    if not _EARLIEST_INSTANT <= instant_of(occurred_at) <= _LATEST_INSTANT:
+        raise _outside_years()
     day = business_day(occurred_at, tz)
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise _Reject("invalid_timestamp", f"occurred_at must fall between {FIRST_YEAR} and {LAST_YEAR}.")
+        raise _outside_years()
     category, channel, region = _dimension_values(item.get("dims"), rules, metric)
     source = item.get("source")
     if source is not None and (type(source) is not str or len(source) > MAX_SOURCE_LENGTH):
@@ -384,6 +390,10 @@ def _checked(
 
 
 _from_iso = datetime.fromisoformat
+
+
+def _outside_years() -> _Reject:
+    return _Reject("invalid_timestamp", f"occurred_at must fall between {FIRST_YEAR} and {LAST_YEAR}.")
 
 
 def _plain_checked(
@@ -432,6 +442,8 @@ def _plain_checked(
         return None
     category, channel, region = dims
     instant = (occurred_at - _EPOCH) // _MICROSECOND
+    if not _EARLIEST_INSTANT <= instant <= _LATEST_INSTANT:
+        return None
     day = business_days.of(instant)
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
         return None

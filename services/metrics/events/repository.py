@@ -180,8 +180,41 @@ _STAGING_COLUMNS = (
 _EXISTING = "select event_id, content_hash from metrics.event_ids where event_id = any($1::text[])"
 
 _known_partitions: set[date] = set()
-# Connections that have their staging table and prepared statements.
-_prepared: weakref.WeakSet[Any] = weakref.WeakSet()
+
+# Statements every ingesting connection has prepared: parsed and planned once per connection
+# (PostgreSQL plans them again when a table they use changes, a new partition say).
+_PREPARED = {"ingest_claim": _CLAIM, "ingest_new": _INGEST_NEW_ROLL_UP}
+# Connections whose staging table and prepared statements were set up outside any transaction,
+# so that no rollback can take the table away again.
+_set_up: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+async def _set_up_connection(raw: asyncpg.Connection) -> None:
+    """The staging table and the prepared statements, each made only when missing: a prepared
+    statement outlives the rollback of the transaction that made it, a temporary table does not."""
+    existing = {
+        record[0]
+        for record in await raw.fetch(
+            "select name from pg_prepared_statements where name = any($1::text[])", list(_PREPARED)
+        )
+    }
+    missing = [f"prepare {name} as {sql}" for name, sql in _PREPARED.items() if name not in existing]
+    await raw.execute(";\n".join([_STAGING, *missing]))
+
+
+def set_up_for_ingest(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Pool `checkout` listener of the metrics service's engine: sets a connection up for ingest
+    the first time it is handed out, before any transaction of its user begins. A failure (the
+    schema not migrated yet, say) is tried again at the next checkout."""
+    raw = dbapi_connection.driver_connection
+    if raw in _set_up or raw.is_in_transaction():
+        return
+    try:
+        dbapi_connection.run_async(_set_up_connection)
+    except asyncpg.PostgresError:
+        log.warning("ingest_setup_failed", exc_info=True)
+        return
+    _set_up.add(raw)
 
 
 def _month_start(day: date) -> date:
@@ -256,13 +289,10 @@ async def insert_events(
         rows = (
             range(len(batch)) if not stored else [i for i, e in enumerate(batch.event_ids) if e not in stored]
         )
-    if raw not in _prepared:
-        # Parsed and planned once per connection (PostgreSQL plans them again when a table they
-        # use changes, a new partition say).
-        await raw.execute(
-            f"{_STAGING};\nprepare ingest_claim as {_CLAIM};\nprepare ingest_new as {_INGEST_NEW_ROLL_UP}"
-        )
-        _prepared.add(raw)
+    if raw not in _set_up:
+        # Set up at checkout failed: done here, inside this push's transaction, and checked
+        # again at the next push (a rollback would take the staging table with it).
+        await _set_up_connection(raw)
     # COPY into the staging table, then one statement does dedup, insert and rollups.
     # Values travel as text: exact, and cheaper to encode than binary numeric.
     records = batch.rows if len(rows) == len(batch) else [batch.rows[i] for i in rows]
