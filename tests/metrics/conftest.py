@@ -80,3 +80,14 @@ def cache_results(api: Api, level: str = "batch") -> dict[str, float]:
             if sample.name == "pacer_query_cache_total" and sample.labels["level"] == level:
                 counts[sample.labels["result"]] += sample.value
     return counts
+
+
+def ingest_batches(api: Api) -> dict[str, float]:
+    """The metrics service's count of pushes by how they were stored (known, new, retried)."""
+    text = api.client("metrics").get("/metrics").text
+    counts = {"known": 0.0, "new": 0.0, "retried": 0.0}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "pacer_ingest_batches_total":
+                counts[sample.labels["path"]] += sample.value
+    return counts

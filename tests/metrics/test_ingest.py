@@ -7,6 +7,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -14,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Api
-from tests.metrics.conftest import event, push, query
+from tests.metrics.conftest import event, ingest_batches, push, query
 from tests.proof.support import fetch
 
 
@@ -147,13 +148,17 @@ def test_a_csv_body_without_even_a_header_is_refused(ingest: httpx.Client, body:
 
 
 def test_a_replayed_batch_stores_nothing_twice(
-    ingest: httpx.Client, reader: httpx.Client, unique: str
+    api: Api, ingest: httpx.Client, reader: httpx.Client, unique: str
 ) -> None:
     category = f"replay-{unique}"
     batch = [event(f"{unique}-{i}", "gmv", "10", "2025-05-05T12:00:00Z", category=category) for i in range(5)]
+    before = ingest_batches(api)
     assert push(ingest, batch)["accepted"] == 5
     assert push(ingest, batch) == {"accepted": 0, "duplicates": 5, "rejected": []}
     assert gmv_of(reader, category) == "50"
+    # The replay was answered from the ledger alone: nothing was written for it.
+    after = ingest_batches(api)
+    assert {path: after[path] - before[path] for path in after} == {"known": 1, "new": 1, "retried": 0}
 
 
 def test_a_resent_batch_with_new_events_stores_only_the_new_ones(
@@ -185,14 +190,18 @@ def test_a_resent_batch_with_one_changed_event_rejects_that_event_and_keeps_the_
 
 
 def test_a_batch_with_a_stored_event_between_new_ones_stores_the_new_ones_once(
-    ingest: httpx.Client, reader: httpx.Client, unique: str
+    api: Api, ingest: httpx.Client, reader: httpx.Client, unique: str
 ) -> None:
     category = f"middle-{unique}"
     stored = event(f"{unique}-stored", "gmv", "7", "2025-05-05T12:00:00Z", category=category)
     push(ingest, [stored])
     fresh = [event(f"{unique}-{i}", "gmv", "1", "2025-05-05T13:00:00Z", category=category) for i in range(2)]
     changed = {**stored, "value": "8"}
+    # Only the first and last ids are looked up beforehand: the stored one in the middle makes the
+    # statement for new ids fail, and the push is stored by the general one.
+    before = ingest_batches(api)
     assert push(ingest, [fresh[0], stored, fresh[1]]) == {"accepted": 2, "duplicates": 1, "rejected": []}
+    assert ingest_batches(api)["retried"] - before["retried"] == 1
     answer = push(
         ingest, [event(f"{unique}-a", "gmv", "1", "2025-05-05T14:00:00Z", category=category), changed]
     )
@@ -465,7 +474,7 @@ def test_an_event_time_is_kept_to_the_microsecond_across_the_supported_years(
     spelled = at.astimezone(timezone(timedelta(minutes=offset_minutes))).isoformat()
     answer = push(ingest, [event(f"{category}-1", "gmv", "1", spelled, category=category)])
     assert answer["accepted"] == 1
-    day = (at + SHANGHAI_OFFSET).date().isoformat()
+    day = at.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()  # +09:00 in summer 1986-1991
     [result] = query(
         reader, {"id": "q", "metric": "gmv", "start": day, "end": day, "filters": {"category": category}}
     )
@@ -473,7 +482,7 @@ def test_an_event_time_is_kept_to_the_microsecond_across_the_supported_years(
 
 
 def test_the_first_push_of_a_day_adds_to_rollup_rows_someone_wrote_by_hand(
-    ingest: httpx.Client, reader: httpx.Client, database_url: str, unique: str
+    api: Api, ingest: httpx.Client, reader: httpx.Client, database_url: str, unique: str
 ) -> None:
     # The first push of a day writes its rollup rows as new ones. A row already there (written
     # by hand, without the day's totals) makes that attempt fail; the push then adds to it.
@@ -486,6 +495,7 @@ def test_the_first_push_of_a_day_adds_to_rollup_rows_someone_wrote_by_hand(
         channel,
         region,
     )
+    before = ingest_batches(api)
     answer = push(
         ingest,
         [
@@ -510,6 +520,9 @@ def test_the_first_push_of_a_day_adds_to_rollup_rows_someone_wrote_by_hand(
         ],
     )
     assert answer == {"accepted": 2, "duplicates": 0, "rejected": []}
+    # The plain insert of the day's rollup rows met the hand-written one: the push was retried.
+    after = ingest_batches(api)
+    assert (after["new"] - before["new"], after["retried"] - before["retried"]) == (0, 1)
     day = {"start": "2031-02-03", "end": "2031-02-03"}
     three_dims, other_channel, one_dim = query(
         reader,

@@ -147,10 +147,17 @@ def test_whichever_worker_takes_a_push_it_judges_it_by_the_definition_as_last_ed
         )
         assert created.status_code == 201, created.text
 
+        folder = workers.running["metrics"].prometheus_dir
+        assert folder is not None
+
         def codes(value: str, round_: int) -> set[str | None]:
-            """What each of several pushes of `value` answers, over new connections: every worker."""
+            """What pushes of `value` answer, over new connections, until every worker has
+            taken some of them (which worker accepts a connection is the kernel's choice)."""
+            before = _recorded_by_each_worker(folder, "/v1/events")
             answers = set()
-            for i in range(8):
+            deadline = time.monotonic() + 30
+            i = 0
+            while True:
                 pushed = ingest.post(
                     "/v1/events",
                     json={"events": [event(f"{key}-{round_}-{i}", key, value, "2025-03-10T08:00:00Z")]},
@@ -158,7 +165,11 @@ def test_whichever_worker_takes_a_push_it_judges_it_by_the_definition_as_last_ed
                 assert pushed.status_code == 200, pushed.text
                 rejected = pushed.json()["rejected"]
                 answers.add(rejected[0]["code"] if rejected else None)
-            return answers
+                i += 1
+                took = _recorded_by_each_worker(folder, "/v1/events")
+                if i >= 8 and len(took) == WORKERS and all(took[w] > before.get(w, 0) for w in took):
+                    return answers
+                assert time.monotonic() < deadline, took
 
         # Every worker reads (and keeps) the catalogue ...
         assert codes("5", 0) == {None}

@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 import structlog
+from prometheus_client import Counter
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -17,6 +18,16 @@ from services.metrics.events.parsing import ParsedBatch
 from shared.periods import next_month
 
 log = structlog.get_logger("pacer.metrics.events")
+
+INGEST_BATCHES = Counter(
+    "pacer_ingest_batches_total",
+    "Pushes with valid items, by how they were stored: known (every id was stored before: "
+    "nothing written), new (by the statement for ids not seen before), retried (that statement "
+    "met a stored id or, on a day's first push, a rollup row written meanwhile; the general "
+    "statement then stored the push).",
+    ["path"],
+)
+_KNOWN, _NEW, _RETRIED = (INGEST_BATCHES.labels(path=p) for p in ("known", "new", "retried"))
 
 # Event ids are claimed in event_id order and rollup keys are written sorted, so two concurrent
 # batches take their locks in the same order and cannot deadlock. The dedup ledger's primary key
@@ -285,6 +296,7 @@ async def insert_events(
     if known_ids:
         stored = {rec[0]: bytes(rec[1]) for rec in await raw.fetch(_EXISTING, batch.event_ids)}
         if len(stored) == len(batch):
+            _KNOWN.inc()
             return set(), stored
         rows = (
             range(len(batch)) if not stored else [i for i, e in enumerate(batch.event_ids) if e not in stored]
@@ -308,11 +320,13 @@ async def insert_events(
             f"execute ingest_claim; execute ingest_new; {finish}"
         )
     except asyncpg.UniqueViolationError:
+        _RETRIED.inc()
         await raw.execute("rollback to savepoint ingest_new")
         records = await raw.fetch(_INGEST)
         await raw.execute(_UNMARK_MONTHLY_WRITTEN)
         claimed = {record[0] for record in records}
     else:
+        _NEW.inc()
         claimed = set(batch.event_ids) if len(rows) == len(batch) else {batch.event_ids[i] for i in rows}
         return claimed, stored  # every staged row was claimed
     others = [batch.event_ids[i] for i in rows if batch.event_ids[i] not in claimed]
