@@ -119,6 +119,9 @@ _MICROSECOND = timedelta(microseconds=1)
 # the business zone: near year 1 or 9999 that conversion would leave the calendar.
 _EARLIEST_INSTANT = (datetime(FIRST_YEAR - 1, 12, 31, tzinfo=UTC) - _EPOCH) // _MICROSECOND
 _LATEST_INSTANT = (datetime(LAST_YEAR + 1, 1, 2, tzinfo=UTC) - _EPOCH) // _MICROSECOND
+# Staged instants become timestamps through a float8 product in the database, exact below 2^53.
+if max(-_EARLIEST_INSTANT, _LATEST_INSTANT) >= 2**53:
+    raise RuntimeError("The accepted years reach instants the staging of events cannot carry exactly.")
 
 
 # The precision of the default decimal context, which `_text` normalizes in.

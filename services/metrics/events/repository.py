@@ -1,4 +1,5 @@
-"""Set-based writes of events: dedup ledger, partitioned events and rollups in one statement."""
+"""Set-based writes of events: a COPY into a staging table, then the dedup ledger, the partitioned
+events and every rollup in two statements of one transaction."""
 
 from __future__ import annotations
 
@@ -40,8 +41,9 @@ _CLAIM = """
     insert into metrics.event_ids (event_id, content_hash)
     select event_id, content_hash from ingest_staging order by event_id
 """
-# The instant arrives as microseconds since 1970 (cheaper to send than a timestamp); the product
-# is exact, as every supported instant is far below 2^53 microseconds from 1970.
+# The instant arrives as microseconds since 1970 (cheaper to send than a timestamp). PostgreSQL
+# multiplies an interval in float8: exact below 2^53 microseconds (about 285 years) from 1970,
+# which every accepted instant is (parsing checks it).
 _STAGED_EVENTS = """
     select i.event_id, i.metric, i.value::numeric as value,
            timestamptz 'epoch' + i.occurred_us * interval '1 microsecond' as occurred_at, i.business_day,
@@ -281,8 +283,10 @@ async def insert_events(
 ) -> tuple[set[str], dict[str, bytes]]:
     """Stores the events not seen before; returns (claimed event_ids, stored hashes of the others).
 
-    `commit`: a batch of new ids is committed by the statement that stores it (the session is
-    then in a new, empty transaction); otherwise the session's transaction is left open."""
+    `commit`: a batch stored the short way (`_INGEST_NEW_ROLL_UP`) is committed by the message
+    that stores it, and the session is then in a new, empty transaction. Otherwise — without
+    `commit`, or for a batch of known ids, or one stored by the general statement after the short
+    way failed — the session's transaction is left open for the caller to commit."""
     if not len(batch):
         return set(), {}
     # Also opens the session's transaction, which the raw statements below run in.
