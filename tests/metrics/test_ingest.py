@@ -486,11 +486,24 @@ def test_the_first_push_of_a_day_adds_to_rollup_rows_someone_wrote_by_hand(
 ) -> None:
     # The first push of a day writes its rollup rows as new ones. A row already there (written
     # by hand, without the day's totals) makes that attempt fail; the push then adds to it.
+    # A metric of its own: no other test's push can have made 2031-02-03 a known day for it.
+    metric = f"handmade_{unique}"
+    defined = api.client("metrics", role="planner").post(
+        "/v1/metrics",
+        json={
+            "key": metric,
+            "name": "Hand-made",
+            "unit": "money",
+            "dimensions": ["category", "channel", "region"],
+        },
+    )
+    assert defined.status_code == 201, defined.text
     category, channel, region = f"hand-{unique}", "app", "east"
     fetch(
         database_url,
         "insert into metrics.daily_rollups (metric, business_day, category, channel, region, total,"
-        " event_count, last_event_at) values ('gmv', '2031-02-03', $1, $2, $3, 5, 1, '2031-02-03T01:00Z')",
+        " event_count, last_event_at) values ($1, '2031-02-03', $2, $3, $4, 5, 1, '2031-02-03T01:00Z')",
+        metric,
         category,
         channel,
         region,
@@ -501,7 +514,7 @@ def test_the_first_push_of_a_day_adds_to_rollup_rows_someone_wrote_by_hand(
         [
             event(
                 f"{unique}-1",
-                "gmv",
+                metric,
                 "7",
                 "2031-02-03T10:00:00+08:00",
                 category=category,
@@ -510,7 +523,7 @@ def test_the_first_push_of_a_day_adds_to_rollup_rows_someone_wrote_by_hand(
             ),
             event(
                 f"{unique}-2",
-                "gmv",
+                metric,
                 "1",
                 "2031-02-03T11:00:00+08:00",
                 category=category,
@@ -528,17 +541,17 @@ def test_the_first_push_of_a_day_adds_to_rollup_rows_someone_wrote_by_hand(
         reader,
         {
             "id": "a",
-            "metric": "gmv",
+            "metric": metric,
             **day,
             "filters": {"category": category, "channel": channel, "region": region},
         },
         {
             "id": "b",
-            "metric": "gmv",
+            "metric": metric,
             **day,
             "filters": {"category": category, "channel": "web", "region": region},
         },
-        {"id": "c", "metric": "gmv", **day, "filters": {"category": category}},
+        {"id": "c", "metric": metric, **day, "filters": {"category": category}},
     )
     assert (three_dims["value"], other_channel["value"]) == ("12", "1")
     # The rollups by one dimension never had the hand-written row: they hold the pushed events.
