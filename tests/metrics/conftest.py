@@ -82,9 +82,9 @@ def cache_results(api: Api, level: str = "batch") -> dict[str, float]:
     return counts
 
 
-def ingest_batches(api: Api) -> dict[str, float]:
-    """The metrics service's count of pushes by how they were stored (known, new, retried)."""
-    text = api.client("metrics").get("/metrics").text
+def ingest_batches(metrics: httpx.Client) -> dict[str, float]:
+    """A metrics service's count of pushes by how they were stored (known, new, retried)."""
+    text = metrics.get("/metrics").text
     counts = {"known": 0.0, "new": 0.0, "retried": 0.0}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:

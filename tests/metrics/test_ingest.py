@@ -152,12 +152,12 @@ def test_a_replayed_batch_stores_nothing_twice(
 ) -> None:
     category = f"replay-{unique}"
     batch = [event(f"{unique}-{i}", "gmv", "10", "2025-05-05T12:00:00Z", category=category) for i in range(5)]
-    before = ingest_batches(api)
+    before = ingest_batches(api.client("metrics"))
     assert push(ingest, batch)["accepted"] == 5
     assert push(ingest, batch) == {"accepted": 0, "duplicates": 5, "rejected": []}
     assert gmv_of(reader, category) == "50"
     # The replay was answered from the ledger alone: nothing was written for it.
-    after = ingest_batches(api)
+    after = ingest_batches(api.client("metrics"))
     assert {path: after[path] - before[path] for path in after} == {"known": 1, "new": 1, "retried": 0}
 
 
@@ -199,9 +199,9 @@ def test_a_batch_with_a_stored_event_between_new_ones_stores_the_new_ones_once(
     changed = {**stored, "value": "8"}
     # Only the first and last ids are looked up beforehand: the stored one in the middle makes the
     # statement for new ids fail, and the push is stored by the general one.
-    before = ingest_batches(api)
+    before = ingest_batches(api.client("metrics"))
     assert push(ingest, [fresh[0], stored, fresh[1]]) == {"accepted": 2, "duplicates": 1, "rejected": []}
-    assert ingest_batches(api)["retried"] - before["retried"] == 1
+    assert ingest_batches(api.client("metrics"))["retried"] - before["retried"] == 1
     answer = push(
         ingest, [event(f"{unique}-a", "gmv", "1", "2025-05-05T14:00:00Z", category=category), changed]
     )
@@ -508,7 +508,7 @@ def test_the_first_push_of_a_day_adds_to_rollup_rows_someone_wrote_by_hand(
         channel,
         region,
     )
-    before = ingest_batches(api)
+    before = ingest_batches(api.client("metrics"))
     answer = push(
         ingest,
         [
@@ -534,7 +534,7 @@ def test_the_first_push_of_a_day_adds_to_rollup_rows_someone_wrote_by_hand(
     )
     assert answer == {"accepted": 2, "duplicates": 0, "rejected": []}
     # The plain insert of the day's rollup rows met the hand-written one: the push was retried.
-    after = ingest_batches(api)
+    after = ingest_batches(api.client("metrics"))
     assert (after["new"] - before["new"], after["retried"] - before["retried"]) == (0, 1)
     day = {"start": "2031-02-03", "end": "2031-02-03"}
     three_dims, other_channel, one_dim = query(

@@ -14,7 +14,7 @@ import pytest
 
 from shared.stack import Stack
 from tests.conftest import TEST_JWT_SECRET, Api, free_port
-from tests.metrics.conftest import event
+from tests.metrics.conftest import event, ingest_batches
 from tests.proof.support import fetch
 
 
@@ -60,6 +60,55 @@ def refused_metric(api: Api, database_url: str, unique: str) -> Iterator[str]:
     finally:
         fetch(database_url, f"drop trigger {key} on metrics.events")
         fetch(database_url, f"drop function {function}()")
+
+
+@pytest.fixture
+def key_refused_at_commit(database_url: str, unique: str) -> Iterator[str]:
+    """An Idempotency-Key whose push fails at commit, after every statement succeeded: a deferred
+    trigger on the kept answers raises, as a commit can fail when the server goes away."""
+    key = f"refused-at-commit-{unique}"
+    name = f"refuse_commit_{unique.replace('-', '_')}"
+    fetch(
+        database_url,
+        f"create function public.{name}() returns trigger language plpgsql as "
+        "$$ begin raise exception 'refused at commit for the test'; end $$",
+    )
+    fetch(
+        database_url,
+        f"create constraint trigger {name} after update on metrics.idempotency_keys "
+        f"deferrable initially deferred for each row when (new.key = '{key}') "
+        f"execute function public.{name}()",
+    )
+    try:
+        yield key
+    finally:
+        fetch(database_url, f"drop trigger {name} on metrics.idempotency_keys")
+        fetch(database_url, f"drop function public.{name}()")
+
+
+def test_a_push_whose_commit_fails_stores_nothing_and_is_not_counted_as_stored(
+    metrics: Stack, api: Api, database_url: str, key_refused_at_commit: str, unique: str
+) -> None:
+    category = f"commit-{unique}"
+    events = {"events": [event(f"{unique}-c", "gmv", "7", "2025-05-06T12:00:00Z", category=category)]}
+    with httpx.Client(
+        base_url=metrics.url("metrics"), headers={"Authorization": f"Bearer {api.token('admin')}"}
+    ) as client:
+        before = ingest_batches(client)
+        refused = client.post("/v1/events", json=events, headers={"Idempotency-Key": key_refused_at_commit})
+        assert refused.status_code == 500
+        assert refused.json()["code"] == "internal_error"
+        assert ingest_batches(client) == before
+        assert fetch(database_url, "select 1 from metrics.event_ids where event_id = $1", f"{unique}-c") == []
+        assert fetch(database_url, "select 1 from metrics.daily_rollups where category = $1", category) == []
+
+        stored = client.post(
+            "/v1/events", json=events, headers={"Idempotency-Key": f"{key_refused_at_commit}-2"}
+        )
+        assert stored.status_code == 200, stored.text
+        assert stored.json()["accepted"] == 1
+        after = ingest_batches(client)
+    assert after == {**before, "new": before["new"] + 1}
 
 
 def test_a_push_the_database_refuses_stores_nothing_and_the_next_push_is_stored(

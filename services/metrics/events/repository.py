@@ -10,7 +10,6 @@ from typing import Any
 
 import asyncpg
 import structlog
-from prometheus_client import Counter
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -20,15 +19,11 @@ from shared.periods import next_month
 
 log = structlog.get_logger("pacer.metrics.events")
 
-INGEST_BATCHES = Counter(
-    "pacer_ingest_batches_total",
-    "Pushes with valid items, by how they were stored: known (every id was stored before: "
-    "nothing written), new (by the statement for ids not seen before), retried (that statement "
-    "met a stored id or, on a day's first push, a rollup row written meanwhile; the general "
-    "statement then stored the push).",
-    ["path"],
-)
-_KNOWN, _NEW, _RETRIED = (INGEST_BATCHES.labels(path=p) for p in ("known", "new", "retried"))
+# How a push's valid items were stored (`pacer_ingest_batches_total`, counted by the service once
+# the push has committed): every id was stored before, nothing written; by the statement for
+# ids not seen before; or by the general statement after that one met a stored id or, on a
+# day's first push, a rollup row written meanwhile.
+KNOWN, NEW, RETRIED = "known", "new", "retried"
 
 # Event ids are claimed in event_id order and rollup keys are written sorted, so two concurrent
 # batches take their locks in the same order and cannot deadlock. The dedup ledger's primary key
@@ -289,15 +284,16 @@ _COMMIT_AT_ONCE = "commit; begin"
 
 async def insert_events(
     session: AsyncSession, batch: ParsedBatch, *, commit: bool = False
-) -> tuple[set[str], dict[str, bytes]]:
-    """Stores the events not seen before; returns (claimed event_ids, stored hashes of the others).
+) -> tuple[set[str], dict[str, bytes], str | None]:
+    """Stores the events not seen before; returns (claimed event_ids, stored hashes of the others,
+    how they were stored: `KNOWN`, `NEW` or `RETRIED`; None for a batch without valid items).
 
     `commit`: a batch stored the short way (`_INGEST_NEW_ROLL_UP`) is committed by the message
     that stores it, and the session is then in a new, empty transaction. Otherwise — without
     `commit`, or for a batch of known ids, or one stored by the general statement after the short
     way failed — the session's transaction is left open for the caller to commit."""
     if not len(batch):
-        return set(), {}
+        return set(), {}, None
     # Also opens the session's transaction, which the raw statements below run in.
     probe = [batch.event_ids[0], batch.event_ids[-1]]
     known_ids = (await session.execute(_PROBE, {"ids": probe})).scalar_one()
@@ -309,8 +305,7 @@ async def insert_events(
     if known_ids:
         stored = {rec[0]: bytes(rec[1]) for rec in await raw.fetch(_EXISTING, batch.event_ids)}
         if len(stored) == len(batch):
-            _KNOWN.inc()
-            return set(), stored
+            return set(), stored, KNOWN
         rows = (
             range(len(batch)) if not stored else [i for i, e in enumerate(batch.event_ids) if e not in stored]
         )
@@ -333,16 +328,14 @@ async def insert_events(
             f"execute ingest_claim; execute ingest_new; {finish}"
         )
     except asyncpg.UniqueViolationError:
-        _RETRIED.inc()
         await raw.execute("rollback to savepoint ingest_new")
         records = await raw.fetch(_INGEST)
         await raw.execute(_UNMARK_MONTHLY_WRITTEN)
         claimed = {record[0] for record in records}
     else:
-        _NEW.inc()
         claimed = set(batch.event_ids) if len(rows) == len(batch) else {batch.event_ids[i] for i in rows}
-        return claimed, stored  # every staged row was claimed
+        return claimed, stored, NEW  # every staged row was claimed
     others = [batch.event_ids[i] for i in rows if batch.event_ids[i] not in claimed]
     if others:
         stored.update({rec[0]: bytes(rec[1]) for rec in await raw.fetch(_EXISTING, others)})
-    return claimed, stored
+    return claimed, stored, RETRIED

@@ -10,6 +10,7 @@ import orjson
 import structlog
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.metrics.catalogue.models import SCHEMA
@@ -34,6 +35,19 @@ from shared.idempotency import answer_is_kept, run_idempotent
 from shared.settings import Settings
 
 log = structlog.get_logger("pacer.metrics.events")
+
+INGEST_BATCHES = Counter(
+    "pacer_ingest_batches_total",
+    "Pushes with valid items, counted once committed, by how they were stored: known (every id "
+    "was stored before: nothing written), new (by the statement for ids not seen before), "
+    "retried (that statement met a stored id or, on a day's first push, a rollup row written "
+    "meanwhile; the general statement then stored the push).",
+    ["path"],
+)
+# Each path is exported from the start, at 0.
+_BATCHES_BY_PATH = {
+    path: INGEST_BATCHES.labels(path=path) for path in (repository.KNOWN, repository.NEW, repository.RETRIED)
+}
 
 
 def _decode_json(body: bytes, *, exact: bool) -> Any:
@@ -123,10 +137,14 @@ def _screen_nul(items: list[Any]) -> dict[int, Rejection]:
     return out
 
 
-async def _store(session: AsyncSession, parsed: ParsedBatch, *, commit: bool) -> dict[str, Any]:
-    claimed, stored = await repository.insert_events(session, parsed, commit=commit)
+async def _store(
+    session: AsyncSession, parsed: ParsedBatch, *, commit: bool
+) -> tuple[dict[str, Any], str | None]:
+    """The push's answer, and how its valid items were stored (None: there were none)."""
+    claimed, stored, path = await repository.insert_events(session, parsed, commit=commit)
     accepted, duplicates, rejected = outcome(parsed, claimed, stored)
-    return {"accepted": accepted, "duplicates": duplicates, "rejected": [r.as_dict() for r in rejected]}
+    answer = {"accepted": accepted, "duplicates": duplicates, "rejected": [r.as_dict() for r in rejected]}
+    return answer, path
 
 
 async def push_events(
@@ -160,10 +178,13 @@ async def push_events(
         parsed.rejected = [screened.get(r.index, r) for r in parsed.rejected]
     await repository.ensure_partitions(engine, set(parsed.business_days))
 
+    stored_by: str | None = None
+
     async def work() -> tuple[int, Any]:
+        nonlocal stored_by
         # Without an Idempotency-Key nothing else joins the batch's transaction: it may commit
         # in the statement that stores it.
-        answer = await _store(session, parsed, commit=not answer_is_kept(request))
+        answer, stored_by = await _store(session, parsed, commit=not answer_is_kept(request))
         log.info(
             "events_pushed",
             items=len(items),
@@ -173,4 +194,8 @@ async def push_events(
         )
         return 200, answer
 
-    return await run_idempotent(session, SCHEMA, request, principal, work, body=body)
+    response = await run_idempotent(session, SCHEMA, request, principal, work, body=body)
+    # Counted once committed (a push whose commit fails is not), and not for a replayed answer.
+    if stored_by is not None:
+        _BATCHES_BY_PATH[stored_by].inc()
+    return response
