@@ -150,18 +150,23 @@ select event_id from claimed
 # nothing to answer), so the rollups are summed from the staged rows themselves. When no (metric,
 # day) of the batch has rollups yet (the first push of a day), its daily rollup rows are plain
 # inserts too (about 40 % cheaper than upserts); one check for the whole batch, so its rollup
-# keys are still written in one sorted pass. An id that is not new after all (stored since the
-# look-up, or hidden in the middle of the batch), or a rollup key another batch wrote since,
-# raises a unique violation, which undoes only this attempt (a savepoint); the batch then goes
-# through `_INGEST`. The claim is a statement of its own, run first: as a CTE that nothing reads,
-# PostgreSQL may run it after the rollups, and a batch holding rollup rows while it waits for
-# another's ids deadlocks with it.
+# keys are still written in one sorted pass. The check probes the day totals' key once per
+# (metric, day) of the batch: joined, the planner read every day total ever stored. An id that
+# is not new after all (stored since the look-up, or hidden in the middle of the batch), or a
+# rollup key another batch wrote since, raises a unique violation, which undoes only this attempt
+# (a savepoint); the batch then goes through `_INGEST`. The claim is a statement of its own, run
+# first: as a CTE that nothing reads, PostgreSQL may run it after the rollups, and a batch holding
+# rollup rows while it waits for another's ids deadlocks with it.
 _INGEST_NEW_ROLL_UP = f"""with inserted as ({_STORE}{_STAGED_EVENTS}), {
     _grouped(f"({_STAGED_EVENTS}) as staged")
 }, first_push as (
     select not exists (
         select from (select distinct metric, business_day from grouped) g
-        join metrics.daily_totals t using (metric, business_day)
+        cross join lateral (
+            select from metrics.daily_totals t
+            where t.metric = g.metric and t.business_day = g.business_day
+            limit 1
+        ) t
     ) as of_the_days
 ), {_day_rollups("new_", "(select of_the_days from first_push)", on_conflict=False)}, {
     _day_rollups("", "not (select of_the_days from first_push)", on_conflict=True)
