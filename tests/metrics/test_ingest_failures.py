@@ -67,23 +67,23 @@ def key_refused_at_commit(database_url: str, unique: str) -> Iterator[str]:
     """An Idempotency-Key whose push fails at commit, after every statement succeeded: a deferred
     trigger on the kept answers raises, as a commit can fail when the server goes away."""
     key = f"refused-at-commit-{unique}"
-    name = f"refuse_commit_{unique.replace('-', '_')}"
-    fetch(
-        database_url,
-        f"create function public.{name}() returns trigger language plpgsql as "
-        "$$ begin raise exception 'refused at commit for the test'; end $$",
-    )
-    fetch(
-        database_url,
-        f"create constraint trigger {name} after update on metrics.idempotency_keys "
-        f"deferrable initially deferred for each row when (new.key = '{key}') "
-        f"execute function public.{name}()",
-    )
+    name = f"refuse_commit_{unique}"
     try:
+        fetch(
+            database_url,
+            f"create function public.{name}() returns trigger language plpgsql as "
+            "$$ begin raise exception 'refused at commit for the test'; end $$",
+        )
+        fetch(
+            database_url,
+            f"create constraint trigger {name} after update on metrics.idempotency_keys "
+            f"deferrable initially deferred for each row when (new.key = '{key}') "
+            f"execute function public.{name}()",
+        )
         yield key
     finally:
-        fetch(database_url, f"drop trigger {name} on metrics.idempotency_keys")
-        fetch(database_url, f"drop function public.{name}()")
+        fetch(database_url, f"drop trigger if exists {name} on metrics.idempotency_keys")
+        fetch(database_url, f"drop function if exists public.{name}()")
 
 
 def test_a_push_whose_commit_fails_stores_nothing_and_is_not_counted_as_stored(
@@ -95,7 +95,12 @@ def test_a_push_whose_commit_fails_stores_nothing_and_is_not_counted_as_stored(
         base_url=metrics.url("metrics"), headers={"Authorization": f"Bearer {api.token('admin')}"}
     ) as client:
         before = ingest_batches(client)
-        refused = client.post("/v1/events", json=events, headers={"Idempotency-Key": key_refused_at_commit})
+        refused = client.post(
+            "/v1/events",
+            json=events,
+            # The service closes a connection after a 500: the next request must not reuse it.
+            headers={"Idempotency-Key": key_refused_at_commit, "Connection": "close"},
+        )
         assert refused.status_code == 500
         assert refused.json()["code"] == "internal_error"
         assert ingest_batches(client) == before
@@ -125,6 +130,7 @@ def test_a_push_the_database_refuses_stores_nothing_and_the_next_push_is_stored(
                     event(f"{unique}-r", refused_metric, "1", "2025-05-05T12:00:00Z", category=category)
                 ]
             },
+            headers={"Connection": "close"},  # closed by the service after a 500 anyway
         )
         assert refused.status_code == 500
         assert refused.json()["code"] == "internal_error"

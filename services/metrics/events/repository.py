@@ -151,7 +151,8 @@ select event_id from claimed
 # day) of the batch has rollups yet (the first push of a day), its daily rollup rows are plain
 # inserts too (about 40 % cheaper than upserts); one check for the whole batch, so its rollup
 # keys are still written in one sorted pass. The check probes the day totals' key once per
-# (metric, day) of the batch: joined, the planner read every day total ever stored. An id that
+# (metric, day) of the batch (`limit 1` keeps the probes from becoming a join, for which the
+# planner read every day total ever stored). An id that
 # is not new after all (stored since the look-up, or hidden in the middle of the batch), or a
 # rollup key another batch wrote since, raises a unique violation, which undoes only this attempt
 # (a savepoint); the batch then goes through `_INGEST`. The claim is a statement of its own, run
@@ -166,7 +167,7 @@ _INGEST_NEW_ROLL_UP = f"""with inserted as ({_STORE}{_STAGED_EVENTS}), {
             select from metrics.daily_totals t
             where t.metric = g.metric and t.business_day = g.business_day
             limit 1
-        ) t
+        ) known_day
     ) as of_the_days
 ), {_day_rollups("new_", "(select of_the_days from first_push)", on_conflict=False)}, {
     _day_rollups("", "not (select of_the_days from first_push)", on_conflict=True)
@@ -190,15 +191,16 @@ _STAGING_COLUMNS = (
     "business_day", "category", "channel", "region", "source",
 )  # fmt: skip
 
-# One index probe per id, however large the ledger grows. Written as `event_id = any($1)`, the
-# planner chose to read the whole ledger once it held about a million ids, and a re-sent batch of
-# 5,000 then cost more than a first one (measured, docs/benchmarks.md).
+# One index probe per id, however large the ledger grows. Written as `event_id = any($1)` (or as
+# a join), the planner chose to read the whole ledger once it held about a million ids, and a
+# re-sent batch of 5,000 then cost more than a first one (docs/benchmarks.md). The `limit 1`
+# keeps PostgreSQL from turning the lateral subquery into such a join.
 _EXISTING = """
-    select i.event_id, l.content_hash
-    from unnest($1::text[]) as i(event_id)
+    select wanted.event_id, stored.content_hash
+    from unnest($1::text[]) as wanted(event_id)
     cross join lateral (
-        select content_hash from metrics.event_ids l where l.event_id = i.event_id limit 1
-    ) l
+        select l.content_hash from metrics.event_ids l where l.event_id = wanted.event_id limit 1
+    ) stored
 """
 
 _known_partitions: set[date] = set()

@@ -38,7 +38,7 @@ log = structlog.get_logger("pacer.metrics.events")
 
 INGEST_BATCHES = Counter(
     "pacer_ingest_batches_total",
-    "Pushes with valid items, counted once committed, by how they were stored: known (every id "
+    "Pushes with valid items, counted after their commit, by how they were stored: known (every id "
     "was stored before: nothing written), new (by the statement for ids not seen before), "
     "retried (that statement met a stored id or, on a day's first push, a rollup row written "
     "meanwhile; the general statement then stored the push).",
@@ -195,7 +195,8 @@ async def push_events(
         return 200, answer
 
     response = await run_idempotent(session, SCHEMA, request, principal, work, body=body)
-    # Counted once committed (a push whose commit fails is not), and not for a replayed answer.
+    # Counted once the push's transaction has ended (a push whose commit fails is not counted),
+    # and not for a replayed answer.
     if stored_by is not None:
         _BATCHES_BY_PATH[stored_by].inc()
     return response
