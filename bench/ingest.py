@@ -172,7 +172,7 @@ def main(args: argparse.Namespace) -> None:
         below = sum(r < INGEST_GOAL for r in ratios)
         summary = (
             f"- HTTP ingest / raw COPY on 1 connection over {args.runs} runs: "
-            f"{min(ratios):.0%}–{max(ratios):.0%}, median {statistics.median(ratios):.0%}, "
+            f"{min(ratios):.1%}–{max(ratios):.1%}, median {statistics.median(ratios):.1%}, "
             f"{below} of {args.runs} under {INGEST_GOAL:.0%} (the figures above: the last run)"
         )
         print(summary)
