@@ -53,7 +53,7 @@ schema: $(STAMP)
 
 ## The benchmarks of docs/benchmarks.md (each starts its own database and processes; minutes each).
 bench: $(STAMP)
-	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ingest.py --runs 5
 	$(BIN)/python bench/query.py
 	$(BIN)/python bench/dashboard.py
 
