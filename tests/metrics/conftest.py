@@ -70,24 +70,32 @@ def query(client: httpx.Client, *queries: dict[str, Any]) -> list[dict[str, Any]
     return list(response.json()["results"])
 
 
+def _counted(metrics: httpx.Client, sample_name: str, label: str, **only: str) -> dict[str, float]:
+    """A counter of a metrics service by one label's value (only samples whose other labels
+    match `only`)."""
+    counts: dict[str, float] = {}
+    for family in text_string_to_metric_families(metrics.get("/metrics").text):
+        for sample in family.samples:
+            if sample.name == sample_name and all(sample.labels.get(k) == v for k, v in only.items()):
+                counts[sample.labels[label]] = counts.get(sample.labels[label], 0.0) + sample.value
+    return counts
+
+
 def cache_results(api: Api, level: str = "batch") -> dict[str, float]:
     """The metrics service's count of batches (or single queries of computed batches) answered
     from memory (hit) and computed (miss)."""
-    text = api.client("metrics").get("/metrics").text
-    counts = {"hit": 0.0, "miss": 0.0}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "pacer_query_cache_total" and sample.labels["level"] == level:
-                counts[sample.labels["result"]] += sample.value
-    return counts
+    return {"hit": 0.0, "miss": 0.0} | _counted(
+        api.client("metrics"), "pacer_query_cache_total", "result", level=level
+    )
 
 
 def ingest_batches(metrics: httpx.Client) -> dict[str, float]:
     """A metrics service's count of pushes by how they were stored (known, new, retried)."""
-    text = metrics.get("/metrics").text
-    counts = {"known": 0.0, "new": 0.0, "retried": 0.0}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "pacer_ingest_batches_total":
-                counts[sample.labels["path"]] += sample.value
-    return counts
+    return {"known": 0.0, "new": 0.0, "retried": 0.0} | _counted(
+        metrics, "pacer_ingest_batches_total", "path"
+    )
+
+
+def connection_setups(metrics: httpx.Client) -> dict[str, float]:
+    """A metrics service's count of connections set up for ingest, at checkout or in a push."""
+    return {"checkout": 0.0, "push": 0.0} | _counted(metrics, "pacer_ingest_connection_setups_total", "at")

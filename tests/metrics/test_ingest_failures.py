@@ -14,7 +14,7 @@ import pytest
 
 from shared.stack import Stack
 from tests.conftest import TEST_JWT_SECRET, Api, free_port
-from tests.metrics.conftest import event, ingest_batches
+from tests.metrics.conftest import connection_setups, event, ingest_batches
 from tests.proof.support import fetch
 
 
@@ -146,6 +146,11 @@ def test_a_push_the_database_refuses_stores_nothing_and_the_next_push_is_stored(
             )
             assert stored.status_code == 200, stored.text
             assert stored.json()["accepted"] == 1
+        setups = connection_setups(client)
+    # Each connection was set up when the pool handed it out, never inside a push: the rolled back
+    # push could not take its staging table away (set up inside it, the table would go with it).
+    assert setups["checkout"] >= 1
+    assert setups["push"] == 0
     rows = fetch(
         database_url,
         "select event_id from metrics.event_ids where event_id like $1 order by event_id",

@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 import structlog
+from prometheus_client import Counter
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -18,6 +19,16 @@ from services.metrics.events.parsing import ParsedBatch
 from shared.periods import next_month
 
 log = structlog.get_logger("pacer.metrics.events")
+
+CONNECTION_SETUPS = Counter(
+    "pacer_ingest_connection_setups_total",
+    "Connections given the ingest's staging table and prepared statements, by where: checkout "
+    "(when the pool hands the connection out, outside any transaction: the usual way) or push "
+    "(the setup at checkout failed, e.g. before the schema was migrated; done inside a push's "
+    "transaction, and again at the next push should that transaction be rolled back).",
+    ["at"],
+)
+_SET_UP_AT_CHECKOUT, _SET_UP_IN_PUSH = (CONNECTION_SETUPS.labels(at=at) for at in ("checkout", "push"))
 
 # How a push's valid items were stored (`pacer_ingest_batches_total`, counted by the service once
 # the push has committed): every id was stored before, nothing written; by the statement for
@@ -239,6 +250,7 @@ def set_up_for_ingest(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         log.warning("ingest_setup_failed", exc_info=True)
         return
     _set_up.add(raw)
+    _SET_UP_AT_CHECKOUT.inc()
 
 
 def _month_start(day: date) -> date:
@@ -320,6 +332,7 @@ async def insert_events(
         # Set up at checkout failed: done here, inside this push's transaction, and checked
         # again at the next push (a rollback would take the staging table with it).
         await _set_up_connection(raw)
+        _SET_UP_IN_PUSH.inc()
     # COPY into the staging table, then one statement does dedup, insert and rollups.
     # Values travel as text: exact, and cheaper to encode than binary numeric.
     records = batch.rows if len(rows) == len(batch) else [batch.rows[i] for i in rows]
