@@ -163,10 +163,10 @@ select event_id from claimed
 # inserts too (about 40 % cheaper than upserts); one check for the whole batch, so its rollup
 # keys are still written in one sorted pass. The check probes the day totals' key once per
 # (metric, day) of the batch (`limit 1` keeps the probes from becoming a join, for which the
-# planner read every day total ever stored). An id that
-# is not new after all (stored since the look-up, or hidden in the middle of the batch), or a
-# rollup key another batch wrote since, raises a unique violation, which undoes only this attempt
-# (a savepoint); the batch then goes through `_INGEST`. The claim is a statement of its own, run
+# planner read every day total ever stored). An id that is not new after all (stored since the
+# look-up, or hidden in the middle of the batch), or a rollup key another batch wrote since,
+# raises a unique violation, which undoes only this attempt (a savepoint); the batch then goes
+# through `_INGEST`. The claim is a statement of its own, run
 # first: as a CTE that nothing reads, PostgreSQL may run it after the rollups, and a batch holding
 # rollup rows while it waits for another's ids deadlocks with it.
 _INGEST_NEW_ROLL_UP = f"""with inserted as ({_STORE}{_STAGED_EVENTS}), {
