@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shutil
 import socket
 import tempfile
 import uuid
@@ -55,9 +56,10 @@ def metrics_service(
         yield Running(database_url, metrics_url.rstrip("/"), token)
         return
     embedded = None
+    scratch = Path(tempfile.mkdtemp(prefix="pacer-bench-"))  # the server's data and the logs
     admin_url = database_url or os.environ.get("DATABASE_URL")
     if not admin_url:
-        embedded = start_embedded(Path(tempfile.mkdtemp(prefix="pacer-bench-")) / "pg")
+        embedded = start_embedded(scratch / "pg")
         admin_url = embedded.admin_url
     name = f"pacer_bench_{uuid.uuid4().hex[:10]}"
     ensure_database(admin_url, name)
@@ -70,7 +72,7 @@ def metrics_service(
         stack = Stack(
             database_url=url,
             ports=ports,
-            log_dir=Path(tempfile.mkdtemp(prefix="pacer-bench-logs-")),
+            log_dir=scratch / "logs",
             # Answers computed every time: a repeated batch would otherwise come from the
             # service's cache of query answers and time nothing but a memory read.
             extra_env={
@@ -89,6 +91,8 @@ def metrics_service(
         drop_database(admin_url, name)
         if embedded is not None:
             embedded.stop()
+        # An embedded server's data is hundreds of MB a run; nothing of it is kept.
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 async def postgres_version(database_url: str) -> str:

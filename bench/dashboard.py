@@ -24,6 +24,7 @@ import contextlib
 import os
 import platform
 import re
+import shutil
 import socket
 import statistics
 import tempfile
@@ -781,6 +782,7 @@ def main() -> None:
         finally:
             if embedded is not None:
                 embedded.stop()
+            shutil.rmtree(workdir, ignore_errors=True)  # the embedded server's data and the logs
 
     calls = ", ".join(f"{name} {cold.reported.get(name, 0)}" for name in ("targets", "metrics", "reviews"))
     parts_line = "".join(f"\n  - `{name}`: {ms:.0f} ms" for name, ms in parts.items())

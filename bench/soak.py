@@ -24,6 +24,7 @@ import os
 import platform
 import random
 import re
+import shutil
 import socket
 import statistics
 import sys
@@ -256,9 +257,10 @@ def main() -> None:
     args = parser.parse_args()
 
     embedded = None
+    scratch = Path(tempfile.mkdtemp(prefix="pacer-soak-"))  # the server's data and the logs
     admin_url = os.environ.get("DATABASE_URL")
     if not admin_url:
-        embedded = start_embedded(Path(tempfile.mkdtemp(prefix="pacer-soak-")) / "pg")
+        embedded = start_embedded(scratch / "pg")
         admin_url = embedded.admin_url
     name = f"pacer_soak_{uuid.uuid4().hex[:10]}"
     ensure_database(admin_url, name)
@@ -269,7 +271,7 @@ def main() -> None:
         stack = Stack(
             database_url=database_url,
             ports={n: free_port() for n in ("gateway", "targets", "metrics", "reviews")},
-            log_dir=Path(tempfile.mkdtemp(prefix="pacer-soak-logs-")),
+            log_dir=scratch / "logs",
             extra_env={"PACER_JWT_SECRET": JWT_SECRET, "PACER_LOG_LEVEL": "WARNING"},
         )
         stack.start()
@@ -303,6 +305,7 @@ def main() -> None:
         drop_database(admin_url, name)
         if embedded is not None:
             embedded.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
 
     total_errors = sum(tally.errors.values())
     lines = [

@@ -119,6 +119,8 @@ class Stack:
             # Empty at every start: samples of earlier processes would be counted again.
             prometheus_dir = Path(tempfile.mkdtemp(prefix=f"pacer-{spec.name}-prometheus-"))
             env[PROMETHEUS_DIR_VARIABLE] = str(prometheus_dir)
+        if self.log_dir:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{spec.name}.log" if self.log_dir else None
         handle = log_path.open("ab") if log_path else None
         process = subprocess.Popen(

@@ -70,7 +70,7 @@ def query(client: httpx.Client, *queries: dict[str, Any]) -> list[dict[str, Any]
     return list(response.json()["results"])
 
 
-def _counted(metrics: httpx.Client, sample_name: str, label: str, **only: str) -> dict[str, float]:
+def _counted(metrics: httpx.Client, sample_name: str, label: str, /, **only: str) -> dict[str, float]:
     """A counter of a metrics service by one label's value (only samples whose other labels
     match `only`)."""
     counts: dict[str, float] = {}

@@ -22,12 +22,13 @@ log = structlog.get_logger("pacer.metrics.events")
 
 CONNECTION_SETUPS = Counter(
     "pacer_ingest_connection_setups_total",
-    "Connections given the ingest's staging table and prepared statements, by where: checkout "
-    "(when the pool hands the connection out, outside any transaction: the usual way) or push "
-    "(the setup at checkout failed, e.g. before the schema was migrated; done inside a push's "
-    "transaction, and again at the next push should that transaction be rolled back).",
+    "Runs of the ingest's connection setup (staging table, prepared statements), by where: "
+    "checkout (when the pool hands a connection out, outside any transaction; once per "
+    "connection, the usual way) or push (inside a push's transaction, on a connection whose "
+    "setup at its checkout failed: logged as ingest_setup_failed, tried again at its next checkout).",
     ["at"],
 )
+# Both series are exported from the start, at 0.
 _SET_UP_AT_CHECKOUT, _SET_UP_IN_PUSH = (CONNECTION_SETUPS.labels(at=at) for at in ("checkout", "push"))
 
 # How a push's valid items were stored (`pacer_ingest_batches_total`, counted by the service once
@@ -166,9 +167,9 @@ select event_id from claimed
 # planner read every day total ever stored). An id that is not new after all (stored since the
 # look-up, or hidden in the middle of the batch), or a rollup key another batch wrote since,
 # raises a unique violation, which undoes only this attempt (a savepoint); the batch then goes
-# through `_INGEST`. The claim is a statement of its own, run
-# first: as a CTE that nothing reads, PostgreSQL may run it after the rollups, and a batch holding
-# rollup rows while it waits for another's ids deadlocks with it.
+# through `_INGEST`. The claim is a statement of its own, run first: as a CTE that nothing reads,
+# PostgreSQL may run it after the rollups, and a batch holding rollup rows while it waits for
+# another's ids deadlocks with it.
 _INGEST_NEW_ROLL_UP = f"""with inserted as ({_STORE}{_STAGED_EVENTS}), {
     _grouped(f"({_STAGED_EVENTS}) as staged")
 }, first_push as (
