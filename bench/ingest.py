@@ -3,6 +3,7 @@
     python bench/ingest.py                     # 300 000 events, batches of 5 000, 4 clients
     python bench/ingest.py --workers 2         # two metrics worker processes
     python bench/ingest.py --runs 10           # ten runs, each with a fresh database and service
+    python bench/ingest.py --csv               # the same events pushed as text/csv
     python bench/ingest.py --url http://127.0.0.1:8002 --token pk_... # a running service (needs DATABASE_URL)
 
 Without --url it starts its own PostgreSQL (embedded, or the server in DATABASE_URL) with a
@@ -87,7 +88,13 @@ def generate(total: int, batch_size: int, run: str) -> list[list[Row]]:
     return batches
 
 
-def body(rows: list[Row]) -> bytes:
+CSV_HEADER = "event_id,metric,value,occurred_at,category,channel,region,source\n"
+
+
+def body(rows: list[Row], content_type: str = "application/json") -> bytes:
+    if content_type == "text/csv":
+        lines = [f"{r[0]},{r[1]},{r[2]},{r[3].isoformat()},{r[5]},{r[6]},{r[7]},{r[8]}\n" for r in rows]
+        return (CSV_HEADER + "".join(lines)).encode()
     events: list[dict[str, Any]] = [
         {
             "event_id": r[0],
@@ -102,9 +109,11 @@ def body(rows: list[Row]) -> bytes:
     return json.dumps({"events": events}, separators=(",", ":")).encode()
 
 
-async def push_all(url: str, token: str, bodies: list[bytes], clients: int) -> float:
+async def push_all(
+    url: str, token: str, bodies: list[bytes], clients: int, content_type: str = "application/json"
+) -> float:
     queue = list(reversed(bodies))
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": content_type}
 
     async def client_loop(client: httpx.AsyncClient) -> None:
         while queue:
@@ -150,8 +159,10 @@ async def copy_all(database_url: str, batches: list[list[Row]], clients: int) ->
     return elapsed
 
 
-async def timed_post(url: str, token: str, payload: bytes) -> tuple[float, dict[str, Any]]:
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+async def timed_post(
+    url: str, token: str, payload: bytes, content_type: str = "application/json"
+) -> tuple[float, dict[str, Any]]:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": content_type}
     async with httpx.AsyncClient(timeout=300) as client:
         started = time.perf_counter()
         response = await client.post(f"{url}/v1/events", content=payload, headers=headers)
@@ -180,23 +191,26 @@ def main(args: argparse.Namespace) -> None:
         lines.append(f"{summary} (the figures above: the last run)")
     if args.write:
         command = "python bench/ingest.py " + " ".join(sys.argv[1:])
-        heading = f"Ingest ({args.workers} worker{'s' if args.workers > 1 else ''})"
+        heading = (
+            f"Ingest ({args.workers} worker{'s' if args.workers > 1 else ''}{', CSV' if args.csv else ''})"
+        )
         write_section(heading, f"`{command.strip()}`\n\n" + "\n".join(lines))
 
 
 async def measure(args: argparse.Namespace, running: Running) -> tuple[list[str], float]:
     """The run's lines, and its ratio of HTTP ingest to raw COPY on one connection."""
     run = f"r{uuid.uuid4().hex[:10]}"  # event ids no earlier run (with --url) has used
+    kind = "text/csv" if args.csv else "application/json"
     batches = generate(args.events, args.batch, run)
-    bodies = [body(b) for b in batches]
+    bodies = [body(b, kind) for b in batches]
     megabytes = sum(len(b) for b in bodies) / 2**20
     pg = await postgres_version(running.database_url)
 
     # Warm-up: partitions, prepared statements, connection pools.
     warm = generate(args.batch, args.batch, f"{run}w")
-    await push_all(running.metrics_url, running.token, [body(warm[0])], 1)
+    await push_all(running.metrics_url, running.token, [body(warm[0], kind)], 1, kind)
 
-    http_seconds = await push_all(running.metrics_url, running.token, bodies, args.clients)
+    http_seconds = await push_all(running.metrics_url, running.token, bodies, args.clients, kind)
     copy_seconds = await copy_all(running.database_url, batches, 1)
     copy_parallel_seconds = await copy_all(running.database_url, batches, args.clients)
 
@@ -206,9 +220,9 @@ async def measure(args: argparse.Namespace, running: Running) -> tuple[list[str]
     agains: list[float] = []
     for pair in range(args.pairs):
         fresh = generate(args.batch, args.batch, f"{run}f{pair}")[0]
-        fresh_body = body(fresh)
-        first_seconds, first_answer = await timed_post(running.metrics_url, running.token, fresh_body)
-        again_seconds, again_answer = await timed_post(running.metrics_url, running.token, fresh_body)
+        fresh_body = body(fresh, kind)
+        first_seconds, first_answer = await timed_post(running.metrics_url, running.token, fresh_body, kind)
+        again_seconds, again_answer = await timed_post(running.metrics_url, running.token, fresh_body, kind)
         assert first_answer["accepted"] == len(fresh) and again_answer["duplicates"] == len(fresh)
         firsts.append(first_seconds)
         agains.append(again_seconds)
@@ -219,7 +233,8 @@ async def measure(args: argparse.Namespace, running: Running) -> tuple[list[str]
     copy_parallel_rate = args.events / copy_parallel_seconds
     lines = [
         f"- machine: {machine(pg)}",
-        f"- data: {args.events:,} events in batches of {args.batch:,} ({megabytes:.1f} MiB of JSON), "
+        f"- data: {args.events:,} events in batches of {args.batch:,} ({megabytes:.1f} MiB of "
+        f"{'CSV' if args.csv else 'JSON'}), "
         f"{args.clients} concurrent clients, {args.workers} metrics worker(s)",
         f"- HTTP ingest: {http_rate:,.0f} events/s ({http_seconds:.1f} s)",
         f"- raw asyncpg COPY of the same rows into a bare table, 1 connection: "
@@ -244,6 +259,7 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of the metrics service")
     parser.add_argument("--pairs", type=int, default=5, help="lone batches timed first and re-sent")
+    parser.add_argument("--csv", action="store_true", help="push the batches as text/csv instead of JSON")
     parser.add_argument(
         "--runs",
         type=int,

@@ -73,13 +73,14 @@ def _holds_nul_text(body: bytes) -> bool:
 def _items_from_body(
     body: bytes, content_type: str, max_events: int, *, exact: bool = False, typed: bool = False
 ) -> list[Any]:
-    """The items of a push. `typed`: a JSON body is first tried as typed items (`plain_events`);
-    `exact`: the general decoder reads numbers as exact decimals."""
+    """The items of a push. `typed`: a JSON body is first tried as typed items (`plain_events`), a
+    CSV body's complete rows become typed items; `exact`: the general decoder reads numbers as
+    exact decimals."""
     media_type = content_type.split(";", 1)[0].strip().lower()
     items: Any = None
     if media_type in ("text/csv", "application/csv"):
         try:
-            items = csv_items(body)
+            items = csv_items(body, typed=typed)
         except CsvError as exc:
             raise Problem(422, "invalid_csv", str(exc)) from exc
     elif media_type not in ("", "application/json") and not media_type.endswith("+json"):
