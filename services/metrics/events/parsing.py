@@ -580,9 +580,10 @@ def csv_items(body: bytes, *, typed: bool = False) -> list[dict[str, Any] | Miss
     trailing comma leaves, are ignored).
 
     `typed`: a row with every required cell filled becomes a `PlainEvent`, as a JSON push spelled
-    the usual way does. Dicts holding dicts are tracked by the garbage collector, and collecting
-    5,000 of them per push cost about as much as judging them (measured); typed items are not
-    tracked. Other rows stay dicts, whose rejections `_checked` words."""
+    the usual way does: judged the same, about 0.8 µs per event cheaper than a dict item (made and
+    judged; it is also not tracked by the garbage collector). Other rows stay dicts, whose
+    rejections `_checked` words. Untyped items only for a body holding NUL: `_screen_nul` looks
+    into dicts."""
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
