@@ -123,6 +123,25 @@ def test_a_csv_row_with_text_beyond_the_header_is_rejected_not_shifted(
     assert gmv_of(reader, category) == "5"
 
 
+def test_a_csv_body_the_csv_reader_cannot_read_is_refused_whole(
+    ingest: httpx.Client, reader: httpx.Client, unique: str
+) -> None:
+    category = f"huge-{unique}"
+    body = (
+        "event_id,metric,value,occurred_at,category,channel,region,source\n"
+        f"{unique}-a,gmv,5,2025-04-01T09:00:00+08:00,{category},app,east,erp\n"
+        # A cell beyond the csv module's field size limit (131,072 characters); the body is
+        # still far below the body size limit.
+        f"{unique}-b,gmv,5,2025-04-01T09:00:00+08:00,{category},app,east,{'x' * 200_000}\n"
+    )
+    response = ingest.post("/v1/events", content=body, headers={"Content-Type": "text/csv"})
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_csv"
+    assert "Line 3" in response.json()["detail"]
+    assert gmv_of(reader, category) == "0"  # nothing of the body is stored
+
+
 def test_a_csv_without_the_required_columns_is_refused(ingest: httpx.Client) -> None:
     response = ingest.post(
         "/v1/events", content="metric,value\ngmv,1\n", headers={"Content-Type": "text/csv"}

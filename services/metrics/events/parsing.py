@@ -11,7 +11,7 @@ import csv
 import functools
 import hashlib
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -574,6 +574,16 @@ class MisshapenRow:
     detail: str
 
 
+def _records(text: str) -> Iterator[list[str]]:
+    """The records of a CSV text. One the csv module cannot read (a cell beyond its field size
+    limit, say) refuses the whole body: the cells after it cannot be trusted to be in place."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise CsvError(f"Line {reader.line_num} of the CSV body cannot be read: {exc}.") from exc
+
+
 def csv_items(body: bytes, *, typed: bool = False) -> list[dict[str, Any] | MisshapenRow | PlainEvent]:
     """Rows of a CSV push as items shaped like JSON events (dims gathered, blanks as absent);
     a row with text in cells beyond the header as a `MisshapenRow` (blank extra cells, as a
@@ -588,7 +598,7 @@ def csv_items(body: bytes, *, typed: bool = False) -> list[dict[str, Any] | Miss
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise CsvError("The CSV body is not UTF-8.") from exc
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = _records(text)
     header = next((row for row in reader if any(cell.strip() for cell in row)), None)
     if header is None:
         raise CsvError(f"The CSV body is empty; it starts with the header {','.join(CSV_COLUMNS)}.")
