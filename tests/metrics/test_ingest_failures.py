@@ -36,6 +36,15 @@ def metrics(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 @pytest.fixture
+def client(metrics: Stack, api: Api) -> Iterator[httpx.Client]:
+    """An admin's client of this module's own metrics process."""
+    with httpx.Client(
+        base_url=metrics.url("metrics"), headers={"Authorization": f"Bearer {api.token('admin')}"}
+    ) as admin:
+        yield admin
+
+
+@pytest.fixture
 def refused_metric(api: Api, database_url: str, unique: str) -> Iterator[str]:
     """A metric whose events the database refuses to store (a trigger raises), as a constraint
     or a full disk would refuse them: the push fails after its rows were staged."""
@@ -87,67 +96,57 @@ def key_refused_at_commit(database_url: str, unique: str) -> Iterator[str]:
 
 
 def test_a_push_whose_commit_fails_stores_nothing_and_is_not_counted_as_stored(
-    metrics: Stack, api: Api, database_url: str, key_refused_at_commit: str, unique: str
+    client: httpx.Client, database_url: str, key_refused_at_commit: str, unique: str
 ) -> None:
     category = f"commit-{unique}"
     events = {"events": [event(f"{unique}-c", "gmv", "7", "2025-05-06T12:00:00Z", category=category)]}
-    with httpx.Client(
-        base_url=metrics.url("metrics"), headers={"Authorization": f"Bearer {api.token('admin')}"}
-    ) as client:
-        before = ingest_batches(client)
-        refused = client.post(
-            "/v1/events",
-            json=events,
-            # The service closes a connection after a 500: the next request must not reuse it.
-            headers={"Idempotency-Key": key_refused_at_commit, "Connection": "close"},
-        )
-        assert refused.status_code == 500
-        assert refused.json()["code"] == "internal_error"
-        assert ingest_batches(client) == before
-        assert fetch(database_url, "select 1 from metrics.event_ids where event_id = $1", f"{unique}-c") == []
-        assert fetch(database_url, "select 1 from metrics.daily_rollups where category = $1", category) == []
+    before = ingest_batches(client)
+    refused = client.post(
+        "/v1/events",
+        json=events,
+        # The service closes a connection after a 500: the next request must not reuse it.
+        headers={"Idempotency-Key": key_refused_at_commit, "Connection": "close"},
+    )
+    assert refused.status_code == 500
+    assert refused.json()["code"] == "internal_error"
+    assert ingest_batches(client) == before
+    assert fetch(database_url, "select 1 from metrics.event_ids where event_id = $1", f"{unique}-c") == []
+    assert fetch(database_url, "select 1 from metrics.daily_rollups where category = $1", category) == []
 
-        stored = client.post(
-            "/v1/events", json=events, headers={"Idempotency-Key": f"{key_refused_at_commit}-2"}
-        )
-        assert stored.status_code == 200, stored.text
-        assert stored.json()["accepted"] == 1
-        after = ingest_batches(client)
+    stored = client.post("/v1/events", json=events, headers={"Idempotency-Key": f"{key_refused_at_commit}-2"})
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["accepted"] == 1
+    after = ingest_batches(client)
     assert after == {**before, "new": before["new"] + 1}
 
 
 def test_a_push_the_database_refuses_stores_nothing_and_the_next_push_is_stored(
-    metrics: Stack, api: Api, database_url: str, refused_metric: str, unique: str
+    client: httpx.Client, database_url: str, refused_metric: str, unique: str
 ) -> None:
     category = f"refused-{unique}"
-    with httpx.Client(
-        base_url=metrics.url("metrics"), headers={"Authorization": f"Bearer {api.token('admin')}"}
-    ) as client:
-        setups_before = connection_setups(client)
-        refused = client.post(
+    setups_before = connection_setups(client)
+    refused = client.post(
+        "/v1/events",
+        json={
+            "events": [event(f"{unique}-r", refused_metric, "1", "2025-05-05T12:00:00Z", category=category)]
+        },
+        headers={"Connection": "close"},  # closed by the service after a 500 anyway
+    )
+    assert refused.status_code == 500
+    assert refused.json()["code"] == "internal_error"
+    assert "refused for the test" not in refused.text  # no database detail reaches a client
+    for attempt in range(3):
+        stored = client.post(
             "/v1/events",
             json={
                 "events": [
-                    event(f"{unique}-r", refused_metric, "1", "2025-05-05T12:00:00Z", category=category)
+                    event(f"{unique}-{attempt}", "gmv", "5", "2025-05-05T12:00:00Z", category=category)
                 ]
             },
-            headers={"Connection": "close"},  # closed by the service after a 500 anyway
         )
-        assert refused.status_code == 500
-        assert refused.json()["code"] == "internal_error"
-        assert "refused for the test" not in refused.text  # no database detail reaches a client
-        for attempt in range(3):
-            stored = client.post(
-                "/v1/events",
-                json={
-                    "events": [
-                        event(f"{unique}-{attempt}", "gmv", "5", "2025-05-05T12:00:00Z", category=category)
-                    ]
-                },
-            )
-            assert stored.status_code == 200, stored.text
-            assert stored.json()["accepted"] == 1
-        setups = connection_setups(client)
+        assert stored.status_code == 200, stored.text
+        assert stored.json()["accepted"] == 1
+    setups = connection_setups(client)
     # Each connection was set up when the pool handed it out, never inside a push: the rolled back
     # push could not take its staging table away (set up inside it, the table would go with it).
     assert setups["checkout"] >= 1
